@@ -1,0 +1,213 @@
+"""One frozen configuration tree for SCT training, ablation and evaluation.
+
+Every default lives here, once. YAML files, size presets (:mod:`sct.presets`) and ``--set key=value``
+overrides only replace values (:mod:`sct.config_io`). Each ablation of the paper (Tables 4, 6, 7 and
+Figure 4) is a ``Literal`` field resolved in exactly one place (:mod:`sct.objective` for the method,
+:mod:`sct.data.augment` for the views). Values are validated on construction: a bad value raises
+``ValueError`` naming the key, the value and the allowed range.
+
+Defaults are the paper's BERT-Tiny row of Table 1 (lr 5e-4, k = 131072, tau_ref 0.03, tau_online 0.04) with
+batch 128, 10 epochs, evaluation on STS-B dev every 64 steps (§4.1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+STS_TASKS: tuple[str, ...] = ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")
+
+Augmentation = Literal["auto", "back_translation", "same", "dropout", "word_deletion", "mlm", "synonym"]
+
+
+def _fail(key: str, value: object, allowed: str) -> None:
+    raise ValueError(f"config key '{key}' has invalid value {value!r}: allowed {allowed}")
+
+
+def _check(section: str, obj: object, rules: dict[str, tuple[str, float | None, float | None]]) -> None:
+    """Check numeric fields: rule = (kind, low, high); kind 'gt'/'ge' sets how ``low`` binds, high is < ."""
+    for name, (kind, low, high) in rules.items():
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        key = f"{section}.{name}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            _fail(key, value, "a finite number")
+        too_low = low is not None and (value <= low if kind == "gt" else value < low)
+        too_high = high is not None and value >= high
+        if too_low or too_high:
+            lo = "" if low is None else f"{'>' if kind == 'gt' else '>='} {low}"
+            hi = "" if high is None else f"< {high}"
+            _fail(key, value, " and ".join(part for part in (lo, hi) if part))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The student PLM: a hub id or a local directory (config-only directories build a random init)."""
+
+    name: str = "google/bert_uncased_L-2_H-128_A-2"
+    max_length: int = 32
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            _fail("model.name", self.name, "a hub id, a size name or a local path")
+        _check("model", self, {"max_length": ("ge", 2, None)})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Training sentences: a ``view1<TAB>view2`` file, a one-sentence-a-line file, or a datasets id."""
+
+    train: str = "sentence-transformers/wikipedia-en-sentences"
+    text_columns: tuple[str, ...] | None = None
+    split: str = "train"
+    max_examples: int | None = 1_000_000
+    augmentation: Augmentation = "auto"
+    mlm_model: str | None = None
+    mlm_probability: float = 0.15
+    wordnet_dir: str | None = None
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        _check("data", self, {"max_examples": ("ge", 1, None), "mlm_probability": ("gt", 0.0, 1.0)})
+        if self.text_columns is not None and not 1 <= len(self.text_columns) <= 2:
+            _fail("data.text_columns", self.text_columns, "one or two column names")
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """The SCT objective (§3) and its ablation switches (Table 4)."""
+
+    objective: Literal["distribution", "contrastive"] = "distribution"
+    divergence: Literal["kl", "ce"] = "kl"
+    pairing: Literal["cross", "identical"] = "cross"
+    reference: Literal["stop_grad", "momentum"] = "stop_grad"
+    momentum: float = 0.999
+    reference_dropout: bool = True
+    head: Literal["mlp", "none"] = "mlp"
+    head_blocks: int = 3
+    head_width: int = 10
+    queues: Literal["two", "one", "frozen", "none"] = "two"
+    queue_size: int = 131072
+    tau_ref: float = 0.03
+    tau_online: float = 0.04
+    view_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check(
+            "method",
+            self,
+            {
+                "momentum": ("gt", 0.0, 1.0),
+                "head_blocks": ("ge", 1, None),
+                "head_width": ("ge", 1, None),
+                "queue_size": ("ge", 1, None),
+                "tau_ref": ("gt", 0.0, None),
+                "tau_online": ("gt", 0.0, None),
+                "view_weight": ("gt", 0.0, None),
+            },
+        )
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Distillation from a frozen teacher (§3.4, Tables 6 and 7). Off while ``teacher`` is None.
+
+    ``mode='joint'`` trains L_SCT + L_loss (Eq. 3-4); ``mode='distill_only'`` is the released recipe: L_loss
+    alone, with the student initialised from an SCT checkpoint given as ``model.name``.
+    """
+
+    teacher: str | None = None
+    loss: Literal["cd", "mse", "congen", "ckd"] = "cd"
+    mode: Literal["joint", "distill_only"] = "joint"
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        _check("distill", self, {"batch_size": ("ge", 1, None)})
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warm-up then linear decay (as sentence-transformers' fit, used by the paper)."""
+
+    lr: float = 5e-4
+    batch_size: int = 128
+    epochs: int = 10
+    max_steps: int | None = None
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    adam_eps: float = 1e-6
+    grad_clip: float = 1.0
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    early_stopping_patience: int | None = None
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _check(
+            "optim",
+            self,
+            {
+                "lr": ("gt", 0.0, None),
+                "batch_size": ("ge", 2, None),
+                "epochs": ("ge", 1, None),
+                "max_steps": ("ge", 1, None),
+                "warmup_ratio": ("ge", 0.0, 1.0),
+                "weight_decay": ("ge", 0.0, None),
+                "adam_eps": ("gt", 0.0, None),
+                "grad_clip": ("gt", 0.0, None),
+                "early_stopping_patience": ("ge", 1, None),
+                "seed": ("ge", 0, None),
+            },
+        )
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """STS evaluation: STS-B dev during training, the seven STS test sets on the best checkpoint (§4)."""
+
+    sts_dir: str | None = None
+    every_steps: int = 64
+    batch_size: int = 256
+    test_tasks: tuple[str, ...] = STS_TASKS
+
+    def __post_init__(self) -> None:
+        _check("eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None)})
+        unknown = [task for task in self.test_tasks if task not in STS_TASKS]
+        if unknown:
+            _fail("eval.test_tasks", list(self.test_tasks), f"a subset of {list(STS_TASKS)}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where and on what a run happens."""
+
+    output_dir: str = "sct_output"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    save_checkpoints: bool = True
+
+
+@dataclass(frozen=True)
+class SCTConfig:
+    """The whole configuration of one training run."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        if self.distill.mode == "distill_only" and self.distill.teacher is None:
+            _fail("distill.mode", self.distill.mode, "'joint' unless distill.teacher is set")
+        if self.distill.teacher is None and self.distill.loss != "cd":
+            _fail("distill.loss", self.distill.loss, "'cd' (the default) unless distill.teacher is set")
+
+    @property
+    def distilling(self) -> bool:
+        return self.distill.teacher is not None
+
+
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(SCTConfig)}  # type: ignore[misc]

@@ -1,0 +1,187 @@
+"""Building an :class:`~sct.config.SCTConfig` from presets, YAML files and ``key=value`` overrides.
+
+Precedence, lowest first: dataclass defaults < size preset (``--model bert-small``) < YAML file < ``--set``.
+YAML files are nested (``method: {queue_size: 65536}``) or flat (``method.queue_size: 65536``). Unknown
+sections and keys, wrong types and out-of-range values raise ``ValueError`` naming the source, the key and
+the value before any expensive work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from sct.config import SECTIONS, SCTConfig
+from sct.presets import SIZES, size_overrides
+
+
+def config_to_dict(cfg: SCTConfig) -> dict[str, dict[str, Any]]:
+    """Nested plain dict (tuples as lists), suitable for YAML/JSON."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in SECTIONS:
+        values = dataclasses.asdict(getattr(cfg, section))
+        out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    return out
+
+
+def flatten(cfg: SCTConfig) -> dict[str, Any]:
+    """``{"section.key": value}`` for every field (MLflow params, result tables)."""
+    return {f"{s}.{k}": v for s, values in config_to_dict(cfg).items() for k, v in values.items()}
+
+
+def _field_types(section: str) -> dict[str, Any]:
+    return typing.get_type_hints(SECTIONS[section])
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Convert ``value`` to ``annotation`` or raise ValueError naming the key."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(key, value, inner[0])
+    if origin is Literal:
+        if value not in args:
+            raise ValueError(f"config key '{key}' has invalid value {value!r}: allowed one of {list(args)}")
+        return value
+    if origin is tuple:
+        items = [s.strip() for s in value.split(",") if s.strip()] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"config key '{key}' has invalid value {value!r}: expected a list of strings")
+        return tuple(items)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if number.is_integer():
+                return int(number)
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    name = getattr(annotation, "__name__", str(annotation))
+    raise ValueError(f"config key '{key}' has invalid value {value!r}: expected {name}")
+
+
+def _split_flat(flat: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        section, _, name = str(key).partition(".")
+        if section not in SECTIONS:
+            raise ValueError(f"{source}: unknown config section in key '{key}': allowed {list(SECTIONS)}")
+        if not name or name not in _field_types(section):
+            allowed = ", ".join(_field_types(section))
+            raise ValueError(f"{source}: unknown config key '{key}': allowed {section}.{{{allowed}}}")
+        nested.setdefault(section, {})[name] = value
+    return nested
+
+
+def _normalise(data: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    """Accept nested and flat (dotted) mappings; return ``{section: {key: value}}``."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and "." not in str(key):
+            if key not in SECTIONS:
+                raise ValueError(f"{source}: unknown config section '{key}': allowed {list(SECTIONS)}")
+            for sub, sub_value in value.items():
+                flat[f"{key}.{sub}"] = sub_value
+        else:
+            flat[str(key)] = value
+    return _split_flat(flat, source)
+
+
+def apply_overrides(cfg: SCTConfig, overrides: Mapping[str, Any], source: str = "overrides") -> SCTConfig:
+    """A new config with ``overrides`` (nested or ``section.key`` → value) applied and validated."""
+    nested = _normalise(overrides, source)
+    replaced: dict[str, Any] = {}
+    for section, values in nested.items():
+        types_ = _field_types(section)
+        try:
+            coerced = {k: _coerce(f"{section}.{k}", v, types_[k]) for k, v in values.items()}
+            replaced[section] = dataclasses.replace(getattr(cfg, section), **coerced)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
+    try:
+        return dataclasses.replace(cfg, **replaced)
+    except ValueError as err:
+        raise ValueError(f"{source}: {err}") from None
+
+
+def config_from_dict(data: Mapping[str, Any], source: str = "config") -> SCTConfig:
+    """A validated config from a nested/flat mapping over the defaults."""
+    return apply_overrides(SCTConfig(), data, source)
+
+
+def parse_set_args(items: Iterable[str]) -> dict[str, Any]:
+    """``["method.queue_size=65536", ...]`` → ``{"method.queue_size": 65536}`` (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: invalid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def resolve_config(
+    model: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> SCTConfig:
+    """Defaults < size preset or model id/path (``model``) < YAML file < overrides."""
+    cfg = SCTConfig()
+    if model is not None:
+        preset = size_overrides(model) if model in SIZES else {"model.name": model}
+        cfg = apply_overrides(cfg, preset, f"--model {model}")
+    if config_file is not None:
+        cfg = apply_overrides(cfg, load_yaml(config_file), str(config_file))
+    if overrides:
+        cfg = apply_overrides(cfg, overrides, "--set")
+    return cfg
+
+
+def save_config(cfg: SCTConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML (round-trips through :func:`config_from_dict`)."""
+    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), encoding="utf-8")
