@@ -1,0 +1,71 @@
+"""Teacher vectors for distillation (paper §3.4), computed once per (teacher, dataset) and cached on disk.
+
+The teacher is frozen: its vectors for both views of every training sentence are encoded once (eval mode,
+L2-normalised, the teacher's own max sequence length) and stored as two ``(N, d_t)`` float tensors. Every
+later run — and every trial of a sweep — on the same teacher and tokenised dataset loads them instead of
+running the teacher again, so distillation costs one embedding lookup per step and no gradient can ever
+reach the teacher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def cache_root(cache_dir: str | None) -> Path:
+    """The cache directory: ``cache_dir``, else $SCT_CACHE_DIR, else ~/.cache/sct."""
+    root = cache_dir or os.environ.get("SCT_CACHE_DIR") or Path.home() / ".cache" / "sct"
+    return Path(root).expanduser().resolve()
+
+
+def teacher_fingerprint(teacher: str) -> str:
+    """Identity of a teacher: hub id, or a local directory's resolved path plus its files' sizes and mtimes."""
+    path = Path(teacher).expanduser()
+    if not path.exists():
+        return teacher
+    parts = [str(path.resolve())]
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        stat = file.stat()
+        parts.append(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def teacher_vectors(
+    teacher: str,
+    texts1: list[str],
+    texts2: list[str],
+    dataset_fingerprint: str,
+    *,
+    batch_size: int = 256,
+    device: torch.device | str | None = None,
+    cache_dir: str | None = None,
+    show_progress: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised teacher vectors of view 1 and view 2, each ``(N, d_t)`` float32 on CPU, from cache if present."""
+    from sct.encoder import SentenceEncoder
+    from sct.evaluate.embedding import encode_sentences
+
+    key = hashlib.sha256(f"{teacher_fingerprint(teacher)}\n{dataset_fingerprint}".encode()).hexdigest()[:32]
+    path = cache_root(cache_dir) / "teacher" / f"{key}.pt"
+    if path.is_file():
+        cached = torch.load(path, map_location="cpu")
+        return cached["view1"], cached["view2"]
+
+    log.info("encoding %d sentence pairs with the teacher %s (cached at %s)", len(texts1), teacher, path)
+    encoder, tokenizer = SentenceEncoder.from_pretrained(teacher)
+    encoder.requires_grad_(False)
+    encode = dict(batch_size=batch_size, device=device, show_progress=show_progress)
+    view1 = encode_sentences(encoder, tokenizer, texts1, **encode).float().cpu()  # (N, d_t)
+    view2 = view1 if texts2 == texts1 else encode_sentences(encoder, tokenizer, texts2, **encode).float().cpu()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    torch.save({"teacher": teacher, "view1": view1, "view2": view2}, tmp)
+    os.replace(tmp, path)
+    return view1, view2
