@@ -72,3 +72,23 @@ def shared_dir() -> Path:
 def sentences() -> list[str]:
     """40 short fixture sentences over the tiny vocabulary."""
     return (FIXTURES / "sentences.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="session")
+def stsb_dir(tmp_path_factory: pytest.TempPathFactory, sentences: list[str]) -> Path:
+    """A tiny STS-B in SentEval layout (dev + test, 7 tab-separated columns) over the fixture sentences.
+
+    Gold scores are word-overlap (Jaccard × 5), so a sensible encoder gets a positive Spearman.
+    """
+    root = tmp_path_factory.mktemp("sts")
+    folder = root / "STSBenchmark"
+    folder.mkdir()
+    for split, offset in (("dev", 1), ("test", 3)):
+        rows = []
+        for i, first in enumerate(sentences):
+            second = sentences[(i * 7 + offset) % len(sentences)]
+            a, b = set(first.split()), set(second.split())
+            score = 5 * len(a & b) / len(a | b)
+            rows.append(f"main-captions\tMSRvid\t2012test\t{i:04d}\t{score:.3f}\t{first}\t{second}")
+        (folder / f"sts-{split}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root

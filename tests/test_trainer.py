@@ -1,0 +1,165 @@
+"""End-to-end ``train(cfg, report)`` on a tiny random BERT: outputs, reports, every variant, resume, NaN."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModel
+
+from sct.config import SCTConfig
+from sct.config_io import apply_overrides
+from sct.encoder import SentenceEncoder
+from sct.objective import SCTObjective
+from sct.trainer import latest_checkpoint, train
+from tests.conftest import FIXTURES, tiny_bert_config
+
+REPORT_KEYS = {"step", "epoch", "loss", "lr", "stsb_dev_spearman", "best_stsb_dev_spearman", "examples_per_s"}
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer) -> Path:
+    """A 48-d teacher in sentence-transformers layout: its dim differs from the 32-d student's."""
+    path = tmp_path_factory.mktemp("teacher")
+    torch.manual_seed(1)
+    SentenceEncoder.from_config(tiny_bert_config(len(tiny_tokenizer), layers=1, hidden=48)).save(path, tiny_tokenizer)
+    return path
+
+
+def tiny_config(model_dir: Path, sts_dir: Path, out: Path, cache: Path, **overrides: object) -> SCTConfig:
+    base = {
+        "model.name": str(model_dir),
+        "data.train": str(FIXTURES / "sentences.txt"),
+        "data.augmentation": "word_deletion",
+        "data.cache_dir": str(cache),
+        "method.queue_size": 48,
+        "optim.batch_size": 8,
+        "optim.max_steps": 4,
+        "eval.every_steps": 2,
+        "eval.sts_dir": str(sts_dir),
+        "eval.test_tasks": ["stsb"],
+        "run.output_dir": str(out),
+        "run.device": "cpu",
+    }
+    return apply_overrides(SCTConfig(), {**base, **overrides})
+
+
+def test_train_writes_model_config_metrics_and_reports(tiny_model_dir, stsb_dir, tmp_path) -> None:
+    calls: list[tuple[int, dict, Path | None]] = []
+    cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache")
+    metrics = train(cfg, lambda step, m, ckpt: calls.append((step, m, ckpt)), show_progress=False)
+
+    assert [step for step, _, _ in calls] == [2, 4]
+    assert all(set(m) >= REPORT_KEYS and all(math.isfinite(v) for v in m.values()) for _, m, _ in calls)
+    assert calls[0][2] == tmp_path / "run" / "best"  # the first evaluation always improves on -inf
+    assert calls[-1][1]["best_stsb_dev_spearman"] == max(m["stsb_dev_spearman"] for _, m, _ in calls)
+    assert calls[-1][1]["lr"] == 0.0  # linear decay ends at zero on the last step
+    assert metrics["steps"] == 4 and metrics["best_stsb_dev_spearman"] == calls[-1][1]["best_stsb_dev_spearman"]
+    assert set(metrics) >= {"test_stsb", "test_avg", "best_step", "train_seconds"}
+    run = tmp_path / "run"
+    assert (run / "config.yaml").is_file() and (run / "metrics.json").is_file()
+    assert (run / "best" / "state.pt").is_file()
+
+    from sentence_transformers import SentenceTransformer
+
+    st_vectors = SentenceTransformer(str(run / "model"), device="cpu").encode(["a dog runs in the park ."])
+    assert st_vectors.shape == (1, 32)
+    assert AutoModel.from_pretrained(run / "model").config.hidden_size == 32
+
+
+# One row per variant of Tables 4, 6 and 7 and Figure 4: each trains two steps with a finite loss.
+VARIANTS: dict[str, dict[str, object]] = {
+    "sct": {},
+    "contrastive": {"method.objective": "contrastive"},
+    "identical_view": {"method.pairing": "identical"},
+    "momentum": {"method.reference": "momentum", "method.momentum": 0.9},
+    "ce": {"method.divergence": "ce"},
+    "no_head": {"method.head": "none"},
+    "one_queue": {"method.queues": "one"},
+    "frozen_queue": {"method.queues": "frozen"},
+    "no_queue": {"method.queues": "none"},
+    "no_reference_dropout": {"method.reference_dropout": False},
+    "released_sum": {"method.view_weight": 1.0},
+    "queue_128_gt_steps": {"method.queue_size": 128},
+    "queue_smaller_than_batch": {"method.queue_size": 5},
+    "aug_same": {"data.augmentation": "same"},
+    "aug_dropout": {"data.augmentation": "dropout"},
+    "distill_cd": {"distill.teacher": "TEACHER"},
+    "distill_cd_only": {"distill.teacher": "TEACHER", "distill.mode": "distill_only"},
+    "distill_mse": {"distill.teacher": "TEACHER", "distill.loss": "mse"},
+    "distill_congen": {"distill.teacher": "TEACHER", "distill.loss": "congen"},
+    "distill_ckd": {"distill.teacher": "TEACHER", "distill.loss": "ckd"},
+    "distill_no_queue_identical": {
+        "distill.teacher": "TEACHER",
+        "method.queues": "none",
+        "method.pairing": "identical",
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_every_variant_trains_two_steps(name, tiny_model_dir, stsb_dir, teacher_dir, tmp_path) -> None:
+    overrides = {k: str(teacher_dir) if v == "TEACHER" else v for k, v in VARIANTS[name].items()}
+    cfg = tiny_config(
+        tiny_model_dir,
+        stsb_dir,
+        tmp_path / "run",
+        tmp_path / "cache",
+        **{"optim.max_steps": 2, "eval.test_tasks": [], "run.save_checkpoints": False, **overrides},
+    )
+    losses: list[float] = []
+    metrics = train(cfg, lambda step, m, ckpt: losses.append(m["loss"]), show_progress=False)
+    assert metrics["steps"] == 2 and len(losses) == 1 and math.isfinite(losses[0]) and losses[0] > 0
+    expected_dim = 48 if cfg.distilling else 32
+    encoder, _ = SentenceEncoder.from_pretrained(str(tmp_path / "run" / "model"))
+    assert encoder.dim == expected_dim  # a Dense(32 -> 48, tanh) is kept at inference when distilling
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tiny_model_dir, stsb_dir, tmp_path) -> None:
+    straight = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "a", tmp_path / "cache", **{"eval.test_tasks": []})
+    train(straight, show_progress=False)
+
+    class Killed(RuntimeError):
+        pass
+
+    def kill_at_first_eval(step: int, metrics: dict, ckpt: Path | None) -> None:
+        raise Killed
+
+    interrupted = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "b", tmp_path / "cache", **{"eval.test_tasks": []})
+    with pytest.raises(Killed):
+        train(interrupted, kill_at_first_eval, show_progress=False)
+    checkpoint = latest_checkpoint(tmp_path / "b")
+    assert checkpoint is not None and torch.load(checkpoint / "state.pt", weights_only=False)["progress"]["step"] == 2
+    metrics = train(interrupted, resume_from=checkpoint, show_progress=False)
+    assert metrics["steps"] == 4
+    a, b = (AutoModel.from_pretrained(tmp_path / run / "last" / ".." / "model") for run in ("a", "b"))
+    for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        torch.testing.assert_close(pa, pb, msg=name)
+    a_state = torch.load(latest_checkpoint(tmp_path / "a") / "state.pt", weights_only=False)
+    b_state = torch.load(latest_checkpoint(tmp_path / "b") / "state.pt", weights_only=False)
+    for key, value in a_state["objective"].items():  # queues and head continue exactly
+        torch.testing.assert_close(value, b_state["objective"][key], msg=key)
+
+
+def test_resume_with_another_config_is_refused(tiny_model_dir, stsb_dir, tmp_path) -> None:
+    cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache", **{"optim.max_steps": 2})
+    train(cfg, show_progress=False)
+    changed = apply_overrides(cfg, {"method.queue_size": 64})
+    with pytest.raises(ValueError, match=r"cannot resume: .*method.queue_size: checkpoint 48 vs now 64"):
+        train(changed, resume_from=latest_checkpoint(tmp_path / "run"), show_progress=False)
+
+
+def test_nan_loss_stops_with_a_clear_error(tiny_model_dir, stsb_dir, tmp_path, monkeypatch) -> None:
+    original = SCTObjective.forward
+
+    def poisoned(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(SCTObjective, "forward", poisoned)
+    cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache")
+    with pytest.raises(FloatingPointError, match=r"loss is nan at step 1: training diverged \(optim.lr=0.0005"):
+        train(cfg, show_progress=False)
