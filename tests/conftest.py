@@ -24,12 +24,10 @@ _WORDS = (
 
 def tiny_vocab() -> list[str]:
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    return (
-        specials
-        + sorted(set(_WORDS))
-        + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
-        + list("abcdefghijklmnopqrstuvwxyz.,!?'-0123456789")
-    )
+    words = sorted(set(_WORDS))
+    pieces = [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
+    chars = [c for c in "abcdefghijklmnopqrstuvwxyz.,!?'-0123456789" if c not in words]
+    return specials + words + pieces + chars
 
 
 def tiny_bert_config(vocab_size: int, layers: int = 2, hidden: int = 32) -> BertConfig:
@@ -47,7 +45,10 @@ def tiny_bert_config(vocab_size: int, layers: int = 2, hidden: int = 32) -> Bert
 def tiny_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> BertTokenizerFast:
     vocab_file = tmp_path_factory.mktemp("vocab") / "vocab.txt"
     vocab_file.write_text("\n".join(tiny_vocab()) + "\n", encoding="utf-8")
-    return BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    # transformers 5 ignores ``vocab_file=``: pass the vocabulary as ``vocab=``.
+    tokenizer = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)
+    assert len(tokenizer) == len(tiny_vocab()) and tokenizer.unk_token_id not in tokenizer("a dog")["input_ids"]
+    return tokenizer
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,240 @@
+"""Tokenised view pairs, made once and cached on disk; dynamic padding per batch.
+
+:func:`prepare_pairs` loads the sentences (:mod:`sct.data.sources`), makes the two views
+(:mod:`sct.data.augment`, incl. MLM/synonym views, so those are generated once per dataset and not per
+step), tokenises both (truncation at ``cfg.model.max_length``, no padding) and stores the result under
+``<root>/tokenized/<key>``, root = ``cache_dir`` or ``cfg.data.cache_dir`` or ``$SCT_CACHE_DIR`` or
+``~/.cache/sct``. The key hashes everything the token ids depend on: the source fingerprint, the resolved
+augmentation and its parameters (seed, MLM model and probability, WordNet dir), the tokenizer (name, class,
+vocabulary) and the max length. A cache is written into a temporary directory and renamed into place with
+``os.replace``, so concurrent trials or a crash never expose half a cache; a later call with the same key
+loads it without augmenting or tokenising again.
+
+Storage: one ``pairs.pt`` (``torch.save``, loaded with ``weights_only=True``) holding the view texts and,
+per view, the token ids flattened into one int32 tensor plus int64 offsets; ``meta.json`` for humans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
+
+from sct.config import SCTConfig
+from sct.data.augment import augmentation_params, make_views, resolve_augmentation
+from sct.data.sources import load_texts
+
+CACHE_FORMAT = 1
+_TOKENIZE_CHUNK = 4096
+
+
+class PairDataset(Dataset):
+    """Two tokenised views per sentence. ``ids*``: flat int32 token ids; ``offsets*``: (n + 1,) int64.
+
+    ``__getitem__(i)`` → ``{"index": i, "ids1": [...], "ids2": [...]}`` (with special tokens, unpadded).
+    When both views are the same text (``same``/``dropout``), view 2 shares view 1's storage.
+    """
+
+    def __init__(
+        self,
+        texts1: list[str],
+        texts2: list[str],
+        ids1: torch.Tensor,
+        offsets1: torch.Tensor,
+        ids2: torch.Tensor,
+        offsets2: torch.Tensor,
+        *,
+        fingerprint: str,
+        augmentation: str,
+        cache_dir: Path | None = None,
+    ) -> None:
+        if not len(texts1) == len(texts2) == offsets1.numel() - 1 == offsets2.numel() - 1:
+            raise ValueError(
+                f"PairDataset: {len(texts1)} / {len(texts2)} texts but {offsets1.numel() - 1} / "
+                f"{offsets2.numel() - 1} tokenised rows"
+            )
+        self.texts1, self.texts2 = texts1, texts2
+        self.ids1, self.offsets1, self.ids2, self.offsets2 = ids1, offsets1, ids2, offsets2
+        self.fingerprint, self.augmentation, self.cache_dir = fingerprint, augmentation, cache_dir
+
+    def __len__(self) -> int:
+        return len(self.texts1)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"PairDataset index {i} out of range for {len(self)} pairs")
+        i = i % len(self)
+        a1, b1 = int(self.offsets1[i]), int(self.offsets1[i + 1])
+        a2, b2 = int(self.offsets2[i]), int(self.offsets2[i + 1])
+        return {"index": i, "ids1": self.ids1[a1:b1].tolist(), "ids2": self.ids2[a2:b2].tolist()}
+
+
+def collate_pairs(batch: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Stack a list of items into padded tensors; each view is padded to its own longest row.
+
+    Returns ``index`` (B,), ``input_ids_1``/``attention_mask_1`` (B, L1), ``input_ids_2``/``attention_mask_2``
+    (B, L2), all int64; padding positions hold ``pad_token_id`` and mask 0.
+    """
+    if not batch:
+        raise ValueError("collate_pairs got an empty batch")
+    out: dict[str, torch.Tensor] = {"index": torch.tensor([item["index"] for item in batch], dtype=torch.long)}
+    for view in (1, 2):
+        rows = [item[f"ids{view}"] for item in batch]
+        width = max(len(row) for row in rows)
+        ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)  # (B, L)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, L)
+        for r, row in enumerate(rows):
+            ids[r, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+            mask[r, : len(row)] = 1
+        out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
+    return out
+
+
+def cache_root(cfg: SCTConfig, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Root of sct's on-disk caches: ``cache_dir`` > ``cfg.data.cache_dir`` > ``$SCT_CACHE_DIR`` > ~/.cache/sct."""
+    root = cache_dir or cfg.data.cache_dir or os.environ.get("SCT_CACHE_DIR") or Path.home() / ".cache" / "sct"
+    return Path(root).expanduser()
+
+
+def tokenizer_identity(tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]:
+    """What makes two tokenizers produce the same ids: name, class, lower-casing and the vocabulary itself."""
+    vocab = sorted(tokenizer.get_vocab().items())
+    return {
+        "name_or_path": str(getattr(tokenizer, "name_or_path", "")),
+        "class": type(tokenizer).__name__,
+        "vocab_size": len(tokenizer),
+        "do_lower_case": tokenizer.init_kwargs.get("do_lower_case"),
+        "vocab_sha256": hashlib.sha256(json.dumps(vocab).encode("utf-8")).hexdigest(),
+    }
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
+
+
+def _flatten(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))  # (n,)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])  # (n + 1,)
+    flat = np.fromiter((t for row in rows for t in row), dtype=np.int32, count=int(offsets[-1]))  # (T,)
+    return torch.from_numpy(flat), torch.from_numpy(offsets)
+
+
+def tokenize_texts(
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, *, show_progress: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids of ``texts`` (special tokens added, truncated at ``max_length``): flat int32 + offsets."""
+    rows: list[list[int]] = []
+    for start in tqdm(range(0, len(texts), _TOKENIZE_CHUNK), desc="tokenising", disable=not show_progress):
+        chunk = texts[start : start + _TOKENIZE_CHUNK]
+        rows.extend(tokenizer(chunk, truncation=True, max_length=max_length, padding=False)["input_ids"])
+    return _flatten(rows)
+
+
+def _write_cache(final: Path, payload: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Write into a sibling temp dir, then rename it into place; a concurrent winner's cache is kept."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        torch.save(payload, tmp / "pairs.pt")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if not (final / "pairs.pt").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_pairs(path: str | os.PathLike[str]) -> PairDataset:
+    """Load a cache directory written by :func:`prepare_pairs`."""
+    path = Path(path)
+    file = path / "pairs.pt"
+    if not file.is_file():
+        raise FileNotFoundError(f"no tokenised pairs cache at {path} (missing {file.name})")
+    try:
+        data = torch.load(file, weights_only=True)
+    except Exception as err:  # truncated/corrupt file: say which and how to recover
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"corrupt tokenised pairs cache {file} ({first_line}); delete {path} to rebuild it") from err
+    if data.get("format") != CACHE_FORMAT:
+        raise ValueError(f"{file}: cache format {data.get('format')!r}, expected {CACHE_FORMAT}; delete {path}")
+    same = data["same_views"]
+    return PairDataset(
+        data["texts1"],
+        data["texts1"] if same else data["texts2"],
+        data["ids1"],
+        data["offsets1"],
+        data["ids1"] if same else data["ids2"],
+        data["offsets1"] if same else data["offsets2"],
+        fingerprint=data["key"],
+        augmentation=data["augmentation"],
+        cache_dir=path,
+    )
+
+
+def prepare_pairs(
+    cfg: SCTConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    show_progress: bool = True,
+    device: str | None = None,
+) -> PairDataset:
+    """Load ``cfg.data.train``, make the views, tokenise them, and cache (or load the cached) result.
+
+    The source is read on every call (its fingerprint and column count decide the key); augmentation and
+    tokenisation only run on a cache miss. ``device`` only matters for MLM views (the fill model's device;
+    default CUDA when available). The returned dataset's ``fingerprint`` is the cache key.
+    """
+    data = cfg.data
+    pairs = load_texts(data.train, text_columns=data.text_columns, split=data.split, max_examples=data.max_examples)
+    augmentation = resolve_augmentation(data.augmentation, pairs)
+    parts = {
+        "format": CACHE_FORMAT,
+        "texts": pairs.fingerprint,
+        "augmentation": augmentation,
+        "params": augmentation_params(augmentation, cfg),
+        "tokenizer": tokenizer_identity(tokenizer),
+        "max_length": cfg.model.max_length,
+    }
+    key = cache_key(parts)
+    final = cache_root(cfg, cache_dir) / "tokenized" / key
+    if (final / "pairs.pt").is_file():
+        return load_pairs(final)
+    texts1, texts2 = make_views(augmentation, pairs, cfg, show_progress=show_progress, device=device)
+    same = texts2 is texts1 or texts2 == texts1
+    ids1, offsets1 = tokenize_texts(tokenizer, texts1, cfg.model.max_length, show_progress=show_progress)
+    ids2, offsets2 = (
+        (ids1, offsets1)
+        if same
+        else tokenize_texts(tokenizer, texts2, cfg.model.max_length, show_progress=show_progress)
+    )
+    payload = {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "augmentation": augmentation,
+        "same_views": same,
+        "texts1": texts1,
+        "texts2": None if same else texts2,
+        "ids1": ids1,
+        "offsets1": offsets1,
+        "ids2": None if same else ids2,
+        "offsets2": None if same else offsets2,
+    }
+    meta = {**parts, "key": key, "source": pairs.source, "pairs": len(texts1), "same_views": same}
+    _write_cache(final, payload, meta)
+    return PairDataset(
+        texts1, texts2, ids1, offsets1, ids2, offsets2, fingerprint=key, augmentation=augmentation, cache_dir=final
+    )
