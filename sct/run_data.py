@@ -77,7 +77,7 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
 
 def prepare_run_data(cfg: SCTConfig, *, device: torch.device | None = None, show_progress: bool = True) -> RunData:
     """Tokenise both views (cached) and, when distilling, encode them with the teacher (cached)."""
-    from sct.data.tokenized import prepare_pairs
+    from sct.data.tokenized import cache_root, prepare_pairs
     from sct.teacher import teacher_vectors
 
     check_inputs(cfg)
@@ -92,7 +92,7 @@ def prepare_run_data(cfg: SCTConfig, *, device: torch.device | None = None, show
             dataset.fingerprint,
             batch_size=cfg.distill.batch_size,
             device=device,
-            cache_dir=cfg.data.cache_dir,
+            cache_root=cache_root(cfg),
             show_progress=show_progress,
         )
     return RunData(dataset=dataset, tokenizer=tokenizer, teacher=teacher)

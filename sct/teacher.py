@@ -19,12 +19,6 @@ import torch
 log = logging.getLogger(__name__)
 
 
-def cache_root(cache_dir: str | None) -> Path:
-    """The cache directory: ``cache_dir``, else $SCT_CACHE_DIR, else ~/.cache/sct."""
-    root = cache_dir or os.environ.get("SCT_CACHE_DIR") or Path.home() / ".cache" / "sct"
-    return Path(root).expanduser().resolve()
-
-
 def teacher_fingerprint(teacher: str) -> str:
     """Identity of a teacher: hub id, or a local directory's resolved path plus its files' sizes and mtimes."""
     path = Path(teacher).expanduser()
@@ -45,15 +39,18 @@ def teacher_vectors(
     *,
     batch_size: int = 256,
     device: torch.device | str | None = None,
-    cache_dir: str | None = None,
+    cache_root: Path,
     show_progress: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalised teacher vectors of view 1 and view 2, each ``(N, d_t)`` float32 on CPU, from cache if present."""
+    """Normalised teacher vectors of view 1 and view 2, each ``(N, d_t)`` float32 on CPU.
+
+    Read from ``cache_root/teacher/<key>.pt`` when present, else encoded once and written there atomically.
+    """
     from sct.encoder import SentenceEncoder
     from sct.evaluate.embedding import encode_sentences
 
     key = hashlib.sha256(f"{teacher_fingerprint(teacher)}\n{dataset_fingerprint}".encode()).hexdigest()[:32]
-    path = cache_root(cache_dir) / "teacher" / f"{key}.pt"
+    path = Path(cache_root) / "teacher" / f"{key}.pt"
     if path.is_file():
         cached = torch.load(path, map_location="cpu")
         return cached["view1"], cached["view2"]
