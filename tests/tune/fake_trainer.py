@@ -1,0 +1,62 @@
+"""A stand-in for :func:`sct.trainer.train` used by the Ray tests: instant, deterministic, scriptable.
+
+Behaviour is chosen by config values no real run uses: ``method.tau_ref == 0.013`` raises, and
+``eval.batch_size == 7`` sleeps between evaluations and drops a marker file in ``data.cache_dir`` after the
+first checkpoint, so a test can interrupt the driver while a trial is half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from sct.config import SCTConfig
+
+FAIL_TAU = 0.013
+SLOW_EVAL_BATCH = 7
+
+
+def train(cfg: SCTConfig, report=None, *, resume_from=None) -> dict[str, float]:
+    if math.isclose(cfg.method.tau_ref, FAIL_TAU):
+        raise RuntimeError("fake trainer failure: tau_ref 0.013 is poisoned")
+    out = Path(cfg.run.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    step0, best, best_step = 0, float("-inf"), 0
+    if resume_from is not None:
+        state = json.loads((Path(resume_from) / "state.json").read_text())
+        step0, best, best_step = state["step"], state["best"], state["step"]
+    total, every = cfg.optim.max_steps or 6, cfg.eval.every_steps
+    slow = cfg.eval.batch_size == SLOW_EVAL_BATCH
+    for step in range(step0 + every, total + 1, every):
+        if slow:
+            time.sleep(1.5)
+        score = 40.0 + 1e4 * cfg.optim.lr + step + 0.1 * cfg.optim.seed + 10 * cfg.method.tau_ref
+        improved = score > best
+        if improved:
+            best, best_step = score, step
+            (out / "best" / "model").mkdir(parents=True, exist_ok=True)
+            (out / "best" / "model" / "weights.txt").write_text(f"{score}\n")
+            (out / "best" / "state.json").write_text(json.dumps({"step": step, "best": best}))
+        metrics = {
+            "step": float(step),
+            "epoch": 0.0,
+            "loss": 1.0 / step,
+            "lr": cfg.optim.lr,
+            "stsb_dev_spearman": score,
+            "best_stsb_dev_spearman": best,
+            "examples_per_s": 100.0,
+        }
+        if report is not None:
+            report(step, metrics, out / "best" if improved else None)
+        if slow and improved:
+            Path(cfg.data.cache_dir, f"marker-{out.parent.name}").write_text(str(step))
+    return {
+        "best_stsb_dev_spearman": best,
+        "best_step": float(best_step),
+        "steps": float(total),
+        "train_seconds": 0.1,
+        "test_stsb": best - 1.0,
+        "test_avg": best - 1.0,
+    }

@@ -1,0 +1,143 @@
+"""Sweeps and ablations on a local Ray (2 CPUs): MLflow structure, failures, grids, resume, report.
+
+The smoke sweep runs the real trainer on the tiny BERT; the other runs use :mod:`tests.tune.fake_trainer`
+(instant, scriptable) so that the Ray/MLflow plumbing is tested without paying for training.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sct import ablate, report, sweep
+from sct.tune import tracking
+from tests.conftest import FIXTURES
+from tests.tune.fake_trainer import FAIL_TAU, SLOW_EVAL_BATCH
+
+ray = pytest.importorskip("ray")
+FAKE = "tests.tune.fake_trainer:train"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def common(tiny_model_dir: Path, storage: Path, *extra: str) -> list[str]:
+    return [
+        "--storage", str(storage),
+        "--train-data", str(FIXTURES / "sentences.txt"),
+        "--sts-dir", str(FIXTURES / "sts"),
+        "--set", f"model.name={tiny_model_dir}",
+        "--set", "data.augmentation=word_deletion",
+        "--set", "eval.test_tasks=[stsb]",
+        "--set", "optim.batch_size=8",
+        *extra,
+    ]  # fmt: skip
+
+
+def runs(storage: Path, experiment: str) -> tuple[object, list]:
+    uri = tracking.default_tracking_uri(storage)
+    mlflow = tracking.client(uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    all_runs = mlflow.search_runs([exp.experiment_id], max_results=100)
+    parents = [r for r in all_runs if r.data.tags.get("sct.role") == "parent"]
+    assert len(parents) == 1
+    children = [r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    return parents[0], children
+
+
+def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp_path, capsys) -> None:
+    code = sweep.main(["bert-tiny", "--smoke", *common(tiny_model_dir, tmp_path)])
+    assert code == 0
+    parent, children = runs(tmp_path, "sweep-bert-tiny-smoke")
+    assert len(children) == 2 and parent.info.status == "FINISHED"
+    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+    table1 = {"optim.lr": "0.0005", "method.queue_size": "128", "method.tau_ref": "0.03", "method.tau_online": "0.04"}
+    assert any(all(r.data.params[k] == v for k, v in table1.items()) for r in children)  # points_to_evaluate
+    for run in children:
+        assert run.data.params["model.name"] == str(tiny_model_dir) and len(run.data.params) > 40
+        assert run.data.tags["sct.size"] == "bert-tiny" and run.data.tags["sct.seed"] == "42"
+        assert "version.torch" in run.data.tags and "git.commit" in run.data.tags
+        assert run.info.status in ("FINISHED", "KILLED")
+        history = mlflow.get_metric_history(run.info.run_id, "best_stsb_dev")
+        assert [m.step for m in history][:2] == [2, 4]
+        assert {"loss", "lr", "stsb_dev", "examples_per_s"} <= set(run.data.metrics)
+    finished = [r for r in children if r.info.status == "FINISHED"]
+    assert finished and all({"test_stsb", "test_avg"} <= set(r.data.metrics) for r in finished)
+    artifacts = {a.path for a in mlflow.list_artifacts(parent.info.run_id)}
+    assert {"best_model", "results", "plots"} <= artifacts
+    exp_dir = tmp_path / "sweep-bert-tiny-smoke"
+    assert (exp_dir / "optuna.db").is_file() and (exp_dir / "best_model" / "modules.json").is_file()
+    capsys.readouterr()
+    assert report.main(["sweep-bert-tiny-smoke", "--storage", str(tmp_path), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sweep sweep-bert-tiny-smoke\nrank,trial,status,optim.lr") and out.count("\n") == 4
+
+
+def test_ablation_two_rows_two_seeds_and_a_failing_row(tiny_model_dir, tmp_path, capsys) -> None:
+    grid = tmp_path / "mini.yaml"
+    rows = [
+        {"name": "sct", "overrides": {}, "paper_delta": {"bert-tiny": 0.0}},
+        {"name": "no_queue", "overrides": {"method.queues": "none"}, "paper_delta": {"bert-tiny": -1.5}},
+        {"name": "poisoned", "overrides": {"method.tau_ref": FAIL_TAU}, "note": "raises in the fake trainer"},
+    ]
+    grid.write_text(yaml.safe_dump({"name": "mini", "baseline": "sct", "rows": rows}), encoding="utf-8")
+    argv = [str(grid), "--model", "bert-tiny", "--seeds", "2", "--smoke", "--trainer", FAKE, "--experiment", "mini"]
+    code = ablate.main([*argv, "--max-concurrent", "2", *common(tiny_model_dir, tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("FAILED: RuntimeError: fake trainer failure") == 2 and "2 trial(s) failed" in err
+    parent, children = runs(tmp_path, "mini")
+    by_variant: dict[str, list] = {}
+    for run in children:
+        by_variant.setdefault(run.data.tags["sct.variant"], []).append(run)
+    assert {k: len(v) for k, v in by_variant.items()} == {"sct": 2, "no_queue": 2, "poisoned": 2}
+    assert {r.data.tags["sct.seed"] for r in by_variant["sct"]} == {"42", "43"}
+    assert all(r.info.status == "FAILED" for r in by_variant["poisoned"])
+    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+    error = mlflow.download_artifacts(by_variant["poisoned"][0].info.run_id, "error.txt", str(tmp_path))
+    assert "tau_ref 0.013 is poisoned" in Path(error).read_text()
+    assert by_variant["no_queue"][0].data.params["method.queues"] == "none"
+    assert report.main(["mini", "--storage", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "| sct | 2 |" in table and "| -1.5 |" in table and "| poisoned | 0 | n/a |" in table
+    assert (tmp_path / "mini" / "plots" / "ablation.png").is_file()
+
+
+def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_path, capsys) -> None:
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "resumable", "--max-concurrent", "2"]
+    argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
+    cache = tmp_path / "cache"
+
+    def interrupt_after_first_checkpoint() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(cache.glob("marker-*")):
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGUSR1)  # what Ctrl+C does to Tune: stop, save state
+
+    watcher = threading.Thread(target=interrupt_after_first_checkpoint, daemon=True)
+    watcher.start()
+    assert sweep.main(argv) == 130
+    watcher.join()
+    assert "interrupted" in capsys.readouterr().err
+    _, before = runs(tmp_path, "resumable")
+    assert before and all(r.info.status in ("RUNNING", "KILLED") for r in before)
+
+    changed = [*argv, "--resume", "--set", "optim.weight_decay=0.5"]
+    assert sweep.main(changed) == 2
+    assert "refusing to resume 'resumable': the space/config changed (base)" in capsys.readouterr().err
+
+    assert sweep.main([*argv, "--resume"]) == 0
+    parent, after = runs(tmp_path, "resumable")
+    assert len(after) == 2 and {r.info.run_id for r in before} <= {r.info.run_id for r in after}
+    assert parent.info.status == "FINISHED" and "FINISHED" in {r.info.status for r in after}
+    assert {r.info.status for r in after} <= {"FINISHED", "KILLED"}  # KILLED = stopped early by ASHA
