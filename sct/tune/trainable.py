@@ -109,7 +109,7 @@ def sct_trainable(config: dict[str, Any]) -> None:
 
     train = resolve_train_fn(meta.get("train_fn", DEFAULT_TRAIN_FN))
     try:
-        result = train(cfg, report, resume_from=resume_from)
+        result = train(cfg, report, resume_from=resume_from, show_progress=False)  # Ray logs: no bars
     except SystemExit:  # Tune stopped the trial inside tune.report (ASHA): not a failure
         run.stopped()
         raise

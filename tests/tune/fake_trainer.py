@@ -18,7 +18,7 @@ FAIL_TAU = 0.013
 SLOW_EVAL_BATCH = 7
 
 
-def train(cfg: SCTConfig, report=None, *, resume_from=None) -> dict[str, float]:
+def train(cfg: SCTConfig, report=None, *, resume_from=None, show_progress: bool = True) -> dict[str, float]:
     if math.isclose(cfg.method.tau_ref, FAIL_TAU):
         raise RuntimeError("fake trainer failure: tau_ref 0.013 is poisoned")
     out = Path(cfg.run.output_dir)

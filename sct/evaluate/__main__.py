@@ -1,0 +1,97 @@
+"""``python -m sct.evaluate MODEL_PATH [--sts-dir DIR | --hf] [--tasks ...] [--json]``: STS scores of a model.
+
+MODEL_PATH is anything :meth:`SentenceEncoder.from_pretrained` loads (an exported SCT model, a
+sentence-transformers directory, an HF directory or hub id). Prints one ``task  score`` line per task and
+the average (Spearman x 100, two decimals), or one JSON object with ``--json``. Bad input exits with code 2
+and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from sct.config import STS_TASKS
+
+ENV_STS_DIR = "SCT_STS_DIR"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sct.evaluate",
+        description="Spearman x 100 of cosine similarities on the STS tasks (SentEval 'all' setting).",
+    )
+    parser.add_argument("model", help="model directory or hub id (an exported SCT / sentence-transformers model)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--sts-dir", help=f"SentEval-layout STS directory (default: ${ENV_STS_DIR})")
+    source.add_argument("--hf", action="store_true", help="load the tasks from the HF hub (mteb/*) instead")
+    parser.add_argument("--tasks", default=",".join(STS_TASKS), help="comma-separated subset of %(default)s")
+    parser.add_argument("--split", default="test", choices=["test", "dev"], help="'dev' is stsb only")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--max-seq-length", type=int, default=None, help="override the model's truncation")
+    parser.add_argument("--json", action="store_true", help="print one JSON object {task: score, 'avg': score}")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str], str | None]:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in STS_TASKS]
+    if not tasks or unknown:
+        parser.error(f"--tasks {args.tasks!r}: unknown task(s) {unknown}; allowed {','.join(STS_TASKS)}")
+    if args.batch_size < 1:
+        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.max_seq_length is not None and args.max_seq_length < 1:
+        parser.error(f"--max-seq-length must be >= 1, got {args.max_seq_length}")
+    sts_dir = None if args.hf else (args.sts_dir or os.environ.get(ENV_STS_DIR))
+    if not args.hf and not sts_dir:
+        parser.error(f"give exactly one of --sts-dir DIR or --hf (or set ${ENV_STS_DIR})")
+    if sts_dir is not None and not os.path.isdir(sts_dir):
+        parser.error(f"--sts-dir {sts_dir}: directory not found")
+    return args, tasks, sts_dir
+
+
+def _fail(message: str) -> int:
+    print(f"python -m sct.evaluate: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 bad input). ``argv`` defaults to sys.argv[1:]."""
+    args, tasks, sts_dir = _parse(argv)
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    from sct.encoder import SentenceEncoder
+    from sct.evaluate.evaluator import score_tasks
+    from sct.evaluate.sts_data import load_task
+
+    if args.quiet:
+        hf_logging.disable_progress_bar()
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        loaded = [load_task(name, sts_dir=sts_dir, split=args.split) for name in tasks]  # data errors first
+        encoder, tokenizer = SentenceEncoder.from_pretrained(args.model, max_seq_length=args.max_seq_length)
+        encoder.to(device)
+        results = score_tasks(
+            encoder, tokenizer, loaded, batch_size=args.batch_size, device=device, show_progress=not args.quiet
+        )
+    except (FileNotFoundError, ValueError) as err:
+        return _fail(str(err))
+    results["avg"] = sum(results.values()) / len(results)
+    if args.json:
+        print(json.dumps({name: round(score, 4) for name, score in results.items()}))
+    else:
+        for name, score in results.items():
+            print(f"{name:<8}{score:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

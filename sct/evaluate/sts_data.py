@@ -1,0 +1,158 @@
+"""The seven STS evaluation sets (paper §4): STS12-16 (SentEval 'all' setting), STS-B, SICK-R.
+
+Two sources give the same pairs: a SentEval-layout directory (as SimCSE / SentEval ship it; see
+``../shared/README.md``) or the Hugging Face ``mteb/*`` datasets (``sts_dir=None``). In the 'all' setting
+the subsets of one STS year are concatenated and scored with one Spearman correlation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sct.config import STS_TASKS
+
+# Subset names per year exactly as SentEval has them (STS.input.<subset>.txt / STS.gs.<subset>.txt).
+SENTEVAL_SUBSETS: dict[str, tuple[str, ...]] = {
+    "sts12": ("MSRpar", "MSRvid", "SMTeuroparl", "surprise.OnWN", "surprise.SMTnews"),
+    "sts13": ("FNWN", "headlines", "OnWN"),
+    "sts14": ("deft-forum", "deft-news", "headlines", "images", "OnWN", "tweet-news"),
+    "sts15": ("answers-forums", "answers-students", "belief", "headlines", "images"),
+    "sts16": ("answer-answer", "headlines", "plagiarism", "postediting", "question-question"),
+}
+HF_DATASETS: dict[str, str] = {
+    **{f"sts1{y}": f"mteb/sts1{y}-sts" for y in "23456"},
+    "stsb": "mteb/stsbenchmark-sts",
+    "sickr": "mteb/sickr-sts",
+}
+
+
+@dataclass(frozen=True)
+class STSPairs:
+    """One STS task: n sentence pairs with gold similarity scores (any scale; only ranks matter)."""
+
+    name: str
+    sentences1: list[str]
+    sentences2: list[str]
+    scores: list[float]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def load_task(name: str, *, sts_dir: str | Path | None, split: str = "test") -> STSPairs:
+    """Load task ``name`` (one of sct.config.STS_TASKS); ``split='dev'`` exists for stsb only."""
+    if name not in STS_TASKS:
+        raise ValueError(f"unknown STS task {name!r}: allowed {list(STS_TASKS)}")
+    if split not in ("test", "dev") or (split == "dev" and name != "stsb"):
+        raise ValueError(f"split {split!r} is not available for task {name!r}: 'test' (and 'dev' for stsb only)")
+    if sts_dir is None:
+        return _load_hf(name, split)
+    root = Path(sts_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"STS directory {root} does not exist (expected a SentEval-layout directory)")
+    if name == "stsb":
+        return _load_stsb(name, root / "STSBenchmark" / f"sts-{split}.csv")
+    if name == "sickr":
+        return _load_sick(name, root / "SICK" / "SICK_test_annotated.txt")
+    return _load_senteval_year(name, root / f"STS{name[3:]}-en-test")
+
+
+def _read_lines(path: Path, what: str) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"STS file {path} not found (expected {what})")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not valid UTF-8: {err}") from err
+
+
+def _score(text: str, path: Path, line_no: int) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{path} line {line_no}: score {text!r} is not a number") from None
+
+
+def _load_senteval_year(name: str, directory: Path) -> STSPairs:
+    """All subsets of one year that exist in ``directory``, concatenated (SentEval 'all' setting)."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"STS directory {directory} not found (expected STS.input.<subset>.txt files)")
+    s1: list[str] = []
+    s2: list[str] = []
+    scores: list[float] = []
+    found = 0
+    for subset in SENTEVAL_SUBSETS[name]:
+        inputs, gold = directory / f"STS.input.{subset}.txt", directory / f"STS.gs.{subset}.txt"
+        if not inputs.exists():
+            continue
+        found += 1
+        pairs = _read_lines(inputs, "two tab-separated sentences a line")
+        golds = _read_lines(gold, f"one gold score a line for {inputs.name}")
+        if len(pairs) != len(golds):
+            raise ValueError(f"{inputs} has {len(pairs)} lines but {gold} has {len(golds)}")
+        for line_no, (pair, score) in enumerate(zip(pairs, golds, strict=True), start=1):
+            if not score.strip():
+                continue  # an unscored pair: SentEval skips it
+            parts = pair.split("\t")
+            if len(parts) < 2:
+                raise ValueError(f"{inputs} line {line_no}: expected two tab-separated sentences")
+            s1.append(parts[0])
+            s2.append(parts[1])
+            scores.append(_score(score.strip(), gold, line_no))
+    if not found:
+        expected = ", ".join(f"STS.input.{s}.txt" for s in SENTEVAL_SUBSETS[name])
+        raise FileNotFoundError(f"no STS subset files in {directory} (expected some of: {expected})")
+    return STSPairs(name, s1, s2, scores)
+
+
+def _load_stsb(name: str, path: Path) -> STSPairs:
+    """STS-B in SentEval layout: genre, file, year, id, score, s1, s2 (extra trailing columns ignored)."""
+    s1: list[str] = []
+    s2: list[str] = []
+    scores: list[float] = []
+    for line_no, line in enumerate(_read_lines(path, "tab-separated STS-B lines of 7 columns"), start=1):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) < 7:
+            raise ValueError(f"{path} line {line_no}: expected 7 tab-separated columns, found {len(cols)}")
+        scores.append(_score(cols[4], path, line_no))
+        s1.append(cols[5])
+        s2.append(cols[6])
+    if not scores:
+        raise ValueError(f"{path} contains no sentence pairs")
+    return STSPairs(name, s1, s2, scores)
+
+
+def _load_sick(name: str, path: Path) -> STSPairs:
+    """SICK test: header line, then pair_ID, sentence_A, sentence_B, relatedness_score, ... a line."""
+    lines = _read_lines(path, "the SICK test file with a header and tab-separated columns")
+    s1: list[str] = []
+    s2: list[str] = []
+    scores: list[float] = []
+    for line_no, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) < 4:
+            raise ValueError(f"{path} line {line_no}: expected at least 4 tab-separated columns, found {len(cols)}")
+        s1.append(cols[1])
+        s2.append(cols[2])
+        scores.append(_score(cols[3], path, line_no))
+    if not scores:
+        raise ValueError(f"{path} contains no sentence pairs")
+    return STSPairs(name, s1, s2, scores)
+
+
+def _load_hf(name: str, split: str) -> STSPairs:
+    """The mteb/* copy (columns sentence1, sentence2, score); 'dev' is called 'validation' there."""
+    from datasets import load_dataset
+
+    dataset = load_dataset(HF_DATASETS[name], split="validation" if split == "dev" else "test")
+    return STSPairs(
+        name,
+        [str(s) for s in dataset["sentence1"]],
+        [str(s) for s in dataset["sentence2"]],
+        [float(s) for s in dataset["score"]],
+    )

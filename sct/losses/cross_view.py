@@ -1,0 +1,94 @@
+"""L_SCT: the cross-view distribution loss of SCT (paper §3.2, Eq. 1-2) and its Table 4 variants.
+
+For view v in {1, 2} the candidates are ``C_v = [D_v ; zref_v]`` ((k + B), d): the instance queue D_v plus the
+current batch's reference vectors, appended *before* the loss so that each target row contains its own
+positive (slot k + i). With SR(z, C, tau) = softmax(z C^T / tau) (all vectors L2-normalised)::
+
+    cross pairing (paper):  L = w * KL(SR(zref_1, C_1, tau_ref) || SR(z_2, C_1, tau_online))
+                              + w * KL(SR(zref_2, C_2, tau_ref) || SR(z_1, C_2, tau_online))
+    identical pairing:      online view v is scored against C_v with target SR(zref_v, C_v, tau_ref)
+
+KL is ``batchmean``; w = ``view_weight`` (0.5 = the paper's 1/2, 1.0 = the released code's plain sum).
+``divergence="ce"`` uses the soft-target cross-entropy -sum p log q instead (Table 4 "KL -> CE").
+``objective="contrastive"`` (Table 4 "distribution -> contrastive") is InfoNCE over the same candidates at
+``tau_online`` with the positive at the target's slot k + i. ``queue_v=None`` is the in-batch variant (C_v =
+zref_v only). For the one-queue variant pass the same queue as ``queue1`` and ``queue2``.
+
+Everything runs through :func:`sct.losses.candidates.candidate_loss` (chunked, no k x d concatenation);
+``benchmarks/naive_loss.py`` keeps the released arithmetic as the reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import Tensor
+
+from sct.losses.candidates import Kind, candidate_loss
+
+OBJECTIVES = ("distribution", "contrastive")
+DIVERGENCES = ("kl", "ce")
+PAIRINGS = ("cross", "identical")
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} has invalid value {value!r}: allowed {list(allowed)}")
+
+
+def loss_kind(objective: str, divergence: str) -> Kind:
+    """The candidate-loss kind for an (objective, divergence) pair: "kl", "ce" or "infonce"."""
+    _choice("objective", objective, OBJECTIVES)
+    _choice("divergence", divergence, DIVERGENCES)
+    return "infonce" if objective == "contrastive" else divergence  # type: ignore[return-value]
+
+
+def cross_view_loss(
+    online1: Tensor,
+    online2: Tensor,
+    target1: Tensor,
+    target2: Tensor,
+    queue1: Tensor | None,
+    queue2: Tensor | None,
+    *,
+    tau_online: float,
+    tau_target: float,
+    objective: Literal["distribution", "contrastive"] = "distribution",
+    divergence: Literal["kl", "ce"] = "kl",
+    pairing: Literal["cross", "identical"] = "cross",
+    view_weight: float = 0.5,
+    chunk: int | None = None,
+) -> Tensor:
+    """L_SCT as a scalar tensor.
+
+    Args:
+        online1, online2: (B, d) L2-normalised online vectors z_1, z_2 (after the head); receive gradients.
+        target1, target2: (B, d) L2-normalised reference vectors zref_1, zref_2 (constants).
+        queue1, queue2: (k, d) instance queues D_1, D_2 (constants, any row order), or None for in-batch.
+        tau_online, tau_target: temperatures tau_theta (online) and tau_ref (target), both > 0.
+        objective, divergence, pairing: the Table 4 switches described in the module docstring.
+        view_weight: weight w of each view's term (> 0).
+        chunk: queue rows scored at once (None: automatic).
+    """
+    kind = loss_kind(objective, divergence)
+    _choice("pairing", pairing, PAIRINGS)
+    if view_weight <= 0:
+        raise ValueError(f"view_weight must be > 0, got {view_weight}")
+    if pairing == "cross":
+        scored = ((online2, target1, queue1), (online1, target2, queue2))
+    else:
+        scored = ((online1, target1, queue1), (online2, target2, queue2))
+    total = 0.0
+    for online, target, queue in scored:
+        term = candidate_loss(
+            online,
+            target,
+            queue,
+            target=target,
+            tau_online=tau_online,
+            tau_target=tau_target,
+            kind=kind,
+            chunk=chunk,
+        )
+        total = total + view_weight * term
+    return total  # type: ignore[return-value]
