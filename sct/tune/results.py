@@ -40,6 +40,15 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def _short(param: str) -> str:
+    """A searched float param to 4 significant digits for tables (MLflow keeps the full value)."""
+    try:
+        number = float(param)
+    except ValueError:
+        return param
+    return param if number.is_integer() else f"{number:.4g}"
+
+
 def sweep_table(parent: Any, children: list[Any], top: int = 10) -> Table:
     """Top ``top`` trials by best dev score, with the searched keys (parent tag ``sct.space_keys``)."""
     keys = [k for k in parent.data.tags.get("sct.space_keys", "").split(",") if k]
@@ -48,7 +57,7 @@ def sweep_table(parent: Any, children: list[Any], top: int = 10) -> Table:
     table: Table = []
     for rank, run in enumerate(scored[:top], start=1):
         row: dict[str, Any] = {"rank": rank, "trial": run.info.run_name, "status": run.info.status}
-        row |= {key: run.data.params.get(key, "") for key in keys}
+        row |= {key: _short(run.data.params.get(key, "")) for key in keys}
         row["best_stsb_dev"] = _fmt(run.data.metrics.get("best_stsb_dev"))
         row["test_avg"] = _fmt(run.data.metrics.get("test_avg"))
         table.append(row)
