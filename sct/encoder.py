@@ -98,7 +98,7 @@ class SentenceEncoder(nn.Module):
         ``max_seq_length``; a directory without weights builds a random init with a warning naming it.
         ``projection_dim`` different from the output width and no Dense present adds a new tanh Dense.
         """
-        root = _resolve(str(name_or_path))
+        root = resolve_model_name(str(name_or_path))
         modules = _read_json(root, "modules.json") if _is_local(root) else _hub_json(name_or_path, "modules.json")
         sub, dense_dir = "", None
         if modules is not None:
@@ -202,7 +202,7 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1
 
 
-def _resolve(name: str) -> str:
+def resolve_model_name(name: str) -> str:
     """A local directory (returned as a path string) or a hub id; a path-like name that is absent fails."""
     path = Path(name).expanduser()
     if path.is_dir():

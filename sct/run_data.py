@@ -15,9 +15,8 @@ import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from sct.config import SCTConfig
+from sct.encoder import resolve_model_name
 from sct.presets import size_of, size_overrides
-
-_PATH_PREFIXES = ("/", "./", "../", "~", ".\\")
 
 
 @dataclass
@@ -36,16 +35,13 @@ class RunData:
 def model_source(name: str) -> str:
     """A size name (``bert-tiny``) → its hub id; a local path → its absolute path; a hub id unchanged.
 
-    A name that looks like a path (``/``, ``./``, ``~`` …) but does not exist is an error, not a hub lookup.
+    Paths are told from hub ids by :func:`sct.encoder.resolve_model_name` (the rule the encoder loads with): a
+    name that looks like a path but does not exist is an error, not a hub lookup.
     """
     if size_of(name) == name:
         return size_overrides(name)["model.name"]
-    path = Path(name).expanduser()
-    if path.exists():
-        return str(path.resolve())
-    if name.startswith(_PATH_PREFIXES):
-        raise FileNotFoundError(f"model path {name!r} does not exist (expected a hub id or a local directory)")
-    return name
+    source = resolve_model_name(name)
+    return str(Path(source).resolve()) if Path(source).is_dir() else source
 
 
 def check_inputs(cfg: SCTConfig) -> None:
