@@ -16,19 +16,9 @@ from pathlib import Path
 
 import torch
 
+from sct.data.sources import model_files_fingerprint
+
 log = logging.getLogger(__name__)
-
-
-def teacher_fingerprint(teacher: str) -> str:
-    """Identity of a teacher: hub id, or a local directory's resolved path plus its files' sizes and mtimes."""
-    path = Path(teacher).expanduser()
-    if not path.exists():
-        return teacher
-    parts = [str(path.resolve())]
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        stat = file.stat()
-        parts.append(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return "\n".join(parts)
 
 
 def teacher_vectors(
@@ -49,7 +39,9 @@ def teacher_vectors(
     from sct.encoder import SentenceEncoder
     from sct.evaluate.embedding import encode_sentences
 
-    key = hashlib.sha256(f"{teacher_fingerprint(teacher)}\n{dataset_fingerprint}".encode()).hexdigest()[:32]
+    files = model_files_fingerprint(teacher)
+    identity = teacher if files is None else f"{Path(teacher).expanduser().resolve()}\n{files}"
+    key = hashlib.sha256(f"{identity}\n{dataset_fingerprint}".encode()).hexdigest()[:32]
     path = Path(cache_root) / "teacher" / f"{key}.pt"
     if path.is_file():
         cached = torch.load(path, map_location="cpu")

@@ -22,13 +22,12 @@ Every random choice derives from ``cfg.optim.seed``, so views (and their cache k
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sct.config import SCTConfig
-from sct.data.sources import TextPairs
+from sct.data.sources import TextPairs, model_files_fingerprint
 
 AUGMENTATIONS: tuple[str, ...] = (
     "auto",
@@ -61,14 +60,6 @@ def mlm_model_name(cfg: SCTConfig) -> str:
     return cfg.data.mlm_model or cfg.model.name
 
 
-def _local_files_signature(name: str) -> list[tuple[str, int, int]] | None:
-    """(file, size, mtime_ns) of a local model dir, so a checkpoint rewritten in place changes the key."""
-    path = Path(name).expanduser()
-    if not path.is_dir():
-        return None
-    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in path.iterdir() if f.is_file())
-
-
 def augmentation_params(name: str, cfg: SCTConfig) -> dict[str, Any]:
     """Everything besides the source that changes the views of ``name`` (part of the cache key)."""
     seed = cfg.optim.seed
@@ -79,7 +70,7 @@ def augmentation_params(name: str, cfg: SCTConfig) -> dict[str, Any]:
         return {
             "seed": seed,
             "mlm_model": model,
-            "mlm_model_files": _local_files_signature(model),
+            "mlm_model_files": model_files_fingerprint(model),
             "probability": cfg.data.mlm_probability,
         }
     if name == "synonym":

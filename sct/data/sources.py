@@ -40,6 +40,18 @@ def _sha256(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(repr(p) for p in parts).encode("utf-8")).hexdigest()
 
 
+def model_files_fingerprint(name: str) -> list[tuple[str, int, int]] | None:
+    """(relative path, size, mtime_ns) of every file of a local model directory, sorted; None for a hub id.
+
+    Part of every cache key built on a model (MLM views, teacher vectors), so a checkpoint rewritten in place
+    invalidates them."""
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return None
+    files = (f for f in path.rglob("*") if f.is_file())
+    return sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
 def _read_lines(path: Path) -> list[str]:
     """Decode ``path`` as UTF-8 strictly; undecodable bytes name the byte offset and the line."""
     data = path.read_bytes()
