@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from sct.config import SCTConfig
 from sct.heads import build_head
-from sct.losses import cd_loss, ckd_loss, congen_loss, cross_view_loss, loss_kind, mse_loss
+from sct.losses import cd_loss, ckd_loss, congen_loss, cross_view_loss, mse_loss
 from sct.queues import InstanceQueue
 
 BATCH_KEYS = ("input_ids_1", "attention_mask_1", "input_ids_2", "attention_mask_2")
@@ -76,7 +76,14 @@ class SCTObjective(nn.Module):
         self.method = method
         self.distill_loss = distill.loss if cfg.distilling else None
         self.use_sct = not (cfg.distilling and distill.mode == "distill_only")
-        self.kind = loss_kind(method.objective, method.divergence)
+        # The Table 4 switches, shared by L_SCT and L_CD (Table 6 applies the same switches under distillation).
+        self.switches = {
+            "tau_online": method.tau_online,
+            "objective": method.objective,
+            "divergence": method.divergence,
+            "pairing": method.pairing,
+            "view_weight": method.view_weight,
+        }
         self.head = build_head(method, dim) if self.use_sct else nn.Identity()
         self.updates_queues = method.queues != "frozen"
         self.queues = nn.ModuleDict()
@@ -121,7 +128,6 @@ class SCTObjective(nn.Module):
             raise ValueError(f"batch is missing keys {missing}: expected {list(BATCH_KEYS)}")
         if self.distill_loss is not None and teacher is None:
             raise ValueError(f"distill.loss={self.distill_loss!r} needs teacher vectors (t1, t2), got None")
-        m = self.method
         x1 = encoder(batch["input_ids_1"], batch["attention_mask_1"])  # (B, d)
         x2 = encoder(batch["input_ids_2"], batch["attention_mask_2"])  # (B, d)
         loss = x1.new_zeros((), dtype=torch.float32)
@@ -132,20 +138,7 @@ class SCTObjective(nn.Module):
             z2 = F.normalize(self.head(x2).float(), dim=1)  # (B, d)
             r1, r2 = self._reference(encoder, batch)  # (B, d) each, constants
             q1, q2 = (self._queue(name) for name in self.sct_names)
-            loss_sct = cross_view_loss(
-                z1,
-                z2,
-                r1,
-                r2,
-                q1,
-                q2,
-                tau_online=m.tau_online,
-                tau_target=m.tau_ref,
-                objective=m.objective,
-                divergence=m.divergence,
-                pairing=m.pairing,
-                view_weight=m.view_weight,
-            )
+            loss_sct = cross_view_loss(z1, z2, r1, r2, q1, q2, tau_target=self.method.tau_ref, **self.switches)
             loss = loss + loss_sct
             parts["loss_sct"] = float(loss_sct.detach())
             keys.update(self._keys(self.sct_names, r1, r2))
@@ -166,20 +159,7 @@ class SCTObjective(nn.Module):
         m = self.method
         q1, q2 = (self._queue(name) for name in self.teacher_names)
         if self.distill_loss == "cd":
-            return cd_loss(
-                s1,
-                s2,
-                t1,
-                t2,
-                q1,
-                q2,
-                tau_online=m.tau_online,
-                tau_teacher=m.tau_ref,
-                pairing=m.pairing,
-                divergence=m.divergence,
-                objective=m.objective,
-                view_weight=m.view_weight,
-            )
+            return cd_loss(s1, s2, t1, t2, q1, q2, tau_teacher=m.tau_ref, **self.switches)
         if self.distill_loss == "mse":
             return mse_loss(s1, s2, t1, t2)
         if self.distill_loss == "congen":
