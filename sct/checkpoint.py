@@ -9,6 +9,7 @@ for the best checkpoint, ``model/``: the exported encoder that ``SentenceTransfo
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 STATE_FILE = "state.pt"
+PROGRESS_FILE = "progress.json"
 MODEL_DIR = "model"
 
 
@@ -81,6 +83,7 @@ def save_checkpoint(
         state = {name: module.state_dict() for name, module in modules.items() if module is not None}
         state.update(progress=vars(progress).copy(), rng=rng_state(), config=config)
         torch.save(state, tmp / STATE_FILE)
+        (tmp / PROGRESS_FILE).write_text(json.dumps(vars(progress)), encoding="utf-8")
         if export is not None:
             export(tmp / MODEL_DIR)
 
@@ -94,6 +97,11 @@ def load_checkpoint(source: str | Path) -> dict[str, Any]:
     if not state_file.is_file():
         raise FileNotFoundError(f"no training checkpoint at {path}: expected the file {state_file}")
     return torch.load(state_file, map_location="cpu", weights_only=False)
+
+
+def read_progress(source: str | Path) -> Progress:
+    """The counters of a checkpoint directory, read without loading its (possibly large) state file."""
+    return Progress(**json.loads((Path(source) / PROGRESS_FILE).read_text(encoding="utf-8")))
 
 
 def restore(state: dict[str, Any], modules: dict[str, torch.nn.Module | Any]) -> Progress:

@@ -25,7 +25,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from sct.checkpoint import MODEL_DIR, Progress, config_mismatch, load_checkpoint, restore, save_checkpoint
+from sct.checkpoint import (
+    MODEL_DIR,
+    STATE_FILE,
+    Progress,
+    config_mismatch,
+    load_checkpoint,
+    read_progress,
+    restore,
+    save_checkpoint,
+)
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
 from sct.data.tokenized import collate_pairs
@@ -83,6 +92,7 @@ class _Run:
         self.steps = total_steps(len(data.dataset), cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim, self.steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.config = config_to_dict(cfg)  # saved in every checkpoint, checked on resume
         self.modules = {
             "encoder": self.encoder,
             "objective": self.objective,
@@ -143,12 +153,11 @@ class _Run:
         else:
             progress.evals_since_best += 1
         modules = self.modules if cfg.run.save_checkpoints else {}
-        config = config_to_dict(cfg)
         if improved:
             export = lambda path: self.encoder.save(path, self.data.tokenizer)  # noqa: E731
-            save_checkpoint(self.out / "best", modules=modules, progress=progress, config=config, export=export)
+            save_checkpoint(self.out / "best", modules=modules, progress=progress, config=self.config, export=export)
         elif cfg.run.save_checkpoints:
-            save_checkpoint(self.out / "last", modules=modules, progress=progress, config=config)
+            save_checkpoint(self.out / "last", modules=modules, progress=progress, config=self.config)
         metrics = {
             "step": float(progress.step),
             "epoch": progress.step / self.batches_per_epoch,
@@ -241,9 +250,5 @@ def train(
 
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
     """The newer of ``best/`` and ``last/`` (by step) holding a training state, for ``--resume``."""
-    from sct.checkpoint import STATE_FILE
-
     found = [Path(output_dir) / name for name in ("best", "last") if (Path(output_dir) / name / STATE_FILE).is_file()]
-    if not found:
-        return None
-    return max(found, key=lambda path: load_checkpoint(path)["progress"]["step"])
+    return max(found, key=lambda path: read_progress(path).step, default=None)
