@@ -31,6 +31,7 @@ from sct.tune.driver import (
     fingerprint_config,
     path_overrides,
     resolve_config_or_fail,
+    trial_resources,
 )
 from sct.tune.grids import AblationGrid, load_grid
 from sct.tune.spaces import load_space
@@ -99,10 +100,7 @@ def plan(args: argparse.Namespace) -> tuple[runner.TunerSpec, AblationGrid, list
     resources = dict(load_space(size).resources) if size else {"cpu": 1.0, "gpu": 0.0}
     if args.smoke:
         resources["cpu"] = 1.0
-    if args.cpus_per_trial is not None:
-        resources["cpu"] = args.cpus_per_trial
-    if args.gpus_per_trial is not None:
-        resources["gpu"] = args.gpus_per_trial
+    resources = trial_resources(resources, args)
     meta["cpus_per_trial"] = resources["cpu"]
     spec = runner.TunerSpec(
         kind="ablation",
@@ -145,17 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_plan(spec, grid, configs)
             return 0
-        runner.prepare_data(configs)
-        exp = spec.experiment
         tags = {"sct.kind": "ablation", "sct.size": str(spec.param_space["sct_meta"]["size"]), "sct.grid": grid.name}
         tags |= {"sct.rows": ",".join(r.name for r in grid.rows), "sct.baseline": grid.baseline}
-        runner.open_parent(exp, tags)
-        spec.param_space["sct_meta"] |= {k: exp.state[k] for k in ("experiment_id", "parent_run_id")}
-        runner.init_ray(args.address)
-        spec.resources = runner.effective_resources(spec.resources)
+        runner.launch(spec, configs, tags, args.address)
     except PreflightError as err:
         print(f"sct.ablate: error: {err}", file=sys.stderr)
         return 2
+    exp = spec.experiment
     result_grid = runner.fit(spec, args.resume)
     if runner.interrupted(result_grid, spec):
         return 130
@@ -167,9 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         queue_sizes = {name: int(o["method.queue_size"]) for name, o in meta["rows"].items()}
     order = [r.name for r in grid.rows]
     finish.ablation_outputs(exp, order, grid.baseline, meta["paper_delta"], kind="ablation", queue_sizes=queue_sizes)
-    runner.print_failures(failed)
-    tracking.end_run(exp.tracking_uri, exp.state["parent_run_id"], "FAILED" if failed else "FINISHED")
-    return 1 if failed else 0
+    return runner.end_parent(exp, failed)
 
 
 if __name__ == "__main__":

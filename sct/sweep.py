@@ -27,6 +27,7 @@ from sct.tune.driver import (
     fingerprint_config,
     path_overrides,
     resolve_config_or_fail,
+    trial_resources,
 )
 from sct.tune.spaces import ParamSpec, SearchSpace, load_space
 from sct.tune.trainable import DEFAULT_TRAIN_FN
@@ -73,11 +74,7 @@ def plan(args: argparse.Namespace) -> tuple[runner.TunerSpec, Any]:
     for point in space.points:  # every trial's config must be valid, not only the base
         resolve_config_or_fail(space.base_config, overrides | point)
     check_sts(cfg)
-    resources = dict(space.resources)
-    if args.cpus_per_trial is not None:
-        resources["cpu"] = args.cpus_per_trial
-    if args.gpus_per_trial is not None:
-        resources["gpu"] = args.gpus_per_trial
+    resources = trial_resources(space.resources, args)
     num_samples = args.num_samples or space.budget["num_samples"]
     seed = cfg.optim.seed
     name = args.experiment or f"sweep-{space.size or space.path.stem}" + ("-smoke" if args.smoke else "")
@@ -137,21 +134,6 @@ def print_plan(spec: runner.TunerSpec, cfg: Any) -> None:
         print(f"  {key}: {flatten(cfg)[key]}")
 
 
-def start(spec: runner.TunerSpec, cfg: Any, args: argparse.Namespace) -> None:
-    """Data once, MLflow parent, Ray (still pre-flight: failures here are exit code 2)."""
-    runner.prepare_data([cfg])
-    assert spec.space is not None
-    tags = {
-        "sct.kind": "sweep",
-        "sct.size": str(spec.space.size),
-        "sct.space_keys": ",".join(p.key for p in spec.space.params),
-    }
-    runner.open_parent(spec.experiment, tags)
-    spec.param_space["sct_meta"] |= {k: spec.experiment.state[k] for k in ("experiment_id", "parent_run_id")}
-    runner.init_ray(args.address)
-    spec.resources = runner.effective_resources(spec.resources)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -159,7 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_plan(spec, cfg)
             return 0
-        start(spec, cfg, args)
+        assert spec.space is not None
+        tags = {
+            "sct.kind": "sweep",
+            "sct.size": str(spec.space.size),
+            "sct.space_keys": ",".join(p.key for p in spec.space.params),
+        }
+        runner.launch(spec, [cfg], tags, args.address)
     except PreflightError as err:
         print(f"sct.sweep: error: {err}", file=sys.stderr)
         return 2
@@ -170,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = runner.failures(grid)
     runner.close_runs(exp, failed)
     failed += sweep_summary.summarise(spec, grid, args.seeds)
-    runner.print_failures(failed)
-    tracking.end_run(exp.tracking_uri, exp.state["parent_run_id"], "FAILED" if failed else "FINISHED")
-    return 1 if failed else 0
+    return runner.end_parent(exp, failed)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,16 @@ def absolute_paths(cfg: SCTConfig) -> SCTConfig:
     return apply_overrides(cfg, out, "absolute paths")
 
 
+def trial_resources(resources: dict[str, float], args: argparse.Namespace) -> dict[str, float]:
+    """Per-trial resources from the YAML file, overridden by --cpus-per-trial / --gpus-per-trial."""
+    out = dict(resources)
+    if args.cpus_per_trial is not None:
+        out["cpu"] = args.cpus_per_trial
+    if args.gpus_per_trial is not None:
+        out["gpu"] = args.gpus_per_trial
+    return out
+
+
 def check_sts(cfg: SCTConfig) -> None:
     """With a local STS directory, every test task and STS-B dev must load (cheap: small text files)."""
     if cfg.eval.sts_dir is None:

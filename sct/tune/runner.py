@@ -93,6 +93,15 @@ def effective_resources(resources: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def launch(spec: TunerSpec, configs: list[SCTConfig], tags: dict[str, str], address: str | None) -> None:
+    """The last pre-flight steps of a sweep or ablation: data once, the MLflow parent run, Ray, resources."""
+    prepare_data(configs)
+    open_parent(spec.experiment, tags)
+    spec.param_space["sct_meta"] |= {k: spec.experiment.state[k] for k in ("experiment_id", "parent_run_id")}
+    init_ray(address)
+    spec.resources = effective_resources(spec.resources)
+
+
 COMPLETED_FILE = "completed_trials.txt"
 
 
@@ -222,3 +231,10 @@ def print_failures(failed: list[tuple[str, str]]) -> None:
         print(f"trial {name} FAILED: {error}", file=sys.stderr)
     if failed:
         print(f"{len(failed)} trial(s) failed", file=sys.stderr)
+
+
+def end_parent(exp: Experiment, failed: list[tuple[str, str]]) -> int:
+    """Report failed trials, close the parent run accordingly and return the exit code (0 only if none failed)."""
+    print_failures(failed)
+    tracking.end_run(exp.tracking_uri, exp.state["parent_run_id"], "FAILED" if failed else "FINISHED")
+    return 1 if failed else 0
