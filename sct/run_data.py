@@ -15,8 +15,8 @@ import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from sct.config import SCTConfig
-from sct.encoder import resolve_model_name
 from sct.presets import size_of, size_overrides
+from sct.st_format import resolve_model_name
 
 
 @dataclass
@@ -35,7 +35,7 @@ class RunData:
 def model_source(name: str) -> str:
     """A size name (``bert-tiny``) → its hub id; a local path → its absolute path; a hub id unchanged.
 
-    Paths are told from hub ids by :func:`sct.encoder.resolve_model_name` (the rule the encoder loads with): a
+    Paths are told from hub ids by :func:`sct.st_format.resolve_model_name` (the rule the encoder loads with): a
     name that looks like a path but does not exist is an error, not a hub lookup.
     """
     if size_of(name) == name:
