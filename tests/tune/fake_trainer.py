@@ -2,13 +2,17 @@
 
 Behaviour is chosen by config values no real run uses: ``method.tau_ref == 0.013`` raises, and
 ``eval.batch_size == 7`` sleeps between evaluations and drops a marker file in ``data.cache_dir`` after the
-first checkpoint, so a test can interrupt the driver while a trial is half-way.
+first checkpoint, so a test can interrupt the driver while a trial is half-way. ``eval.batch_size == 9``
+SIGKILLs the trial's own worker process once per trial (like an OOM kill or a lost node), right after its
+first checkpoint was reported, and records in ``data.cache_dir`` which attempt resumed from a checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -16,6 +20,7 @@ from sct.config import SCTConfig
 
 FAIL_TAU = 0.013
 SLOW_EVAL_BATCH = 7
+KILL_EVAL_BATCH = 9
 
 
 def train(cfg: SCTConfig, report=None, *, resume_from=None, show_progress: bool = True) -> dict[str, float]:
@@ -29,6 +34,9 @@ def train(cfg: SCTConfig, report=None, *, resume_from=None, show_progress: bool 
         step0, best, best_step = state["step"], state["best"], state["step"]
     total, every = cfg.optim.max_steps or 6, cfg.eval.every_steps
     slow = cfg.eval.batch_size == SLOW_EVAL_BATCH
+    trial = out.parent.name
+    if cfg.eval.batch_size == KILL_EVAL_BATCH and resume_from is not None:
+        Path(cfg.data.cache_dir, f"resumed-{trial}").write_text(str(step0))
     for step in range(step0 + every, total + 1, every):
         if slow:
             time.sleep(1.5)
@@ -50,8 +58,12 @@ def train(cfg: SCTConfig, report=None, *, resume_from=None, show_progress: bool 
         }
         if report is not None:
             report(step, metrics, out / "best" if improved else None)
+        killed = Path(cfg.data.cache_dir, f"killed-{trial}")
+        if cfg.eval.batch_size == KILL_EVAL_BATCH and step > every and not killed.exists():
+            killed.write_text(str(step))  # after report() returned: this step's checkpoint is Ray's
+            os.kill(os.getpid(), signal.SIGKILL)
         if slow and improved:
-            Path(cfg.data.cache_dir, f"marker-{out.parent.name}").write_text(str(step))
+            Path(cfg.data.cache_dir, f"marker-{trial}").write_text(str(step))
     return {
         "best_stsb_dev_spearman": best,
         "best_step": float(best_step),

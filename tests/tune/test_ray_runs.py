@@ -18,7 +18,7 @@ import yaml
 from sct import ablate, report, sweep
 from sct.tune import tracking
 from tests.conftest import FIXTURES
-from tests.tune.fake_trainer import FAIL_TAU, SLOW_EVAL_BATCH
+from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
 
 ray = pytest.importorskip("ray")
 FAKE = "tests.tune.fake_trainer:train"
@@ -141,3 +141,29 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
     assert len(after) == 2 and {r.info.run_id for r in before} <= {r.info.run_id for r in after}
     assert parent.info.status == "FINISHED" and "FINISHED" in {r.info.status for r in after}
     assert {r.info.status for r in after} <= {"FINISHED", "KILLED"}  # KILLED = stopped early by ASHA
+
+
+def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny_model_dir, tmp_path, capsys) -> None:
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "crashy", "--seeds", "2"]
+    argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={KILL_EVAL_BATCH}")
+    assert sweep.main(argv) == 0
+    out = capsys.readouterr().out
+    cache = tmp_path / "cache"
+    killed = sorted(p.name.removeprefix("killed-") for p in cache.glob("killed-*"))
+    resumed = {p.name.removeprefix("resumed-"): int(p.read_text()) for p in cache.glob("resumed-*")}
+    assert len(killed) >= 2  # every trial of the sweep (and of the seed re-runs) lost its worker once
+    assert set(resumed) == set(killed) and all(step >= 2 for step in resumed.values())  # from a checkpoint
+    parent, children = runs(tmp_path, "crashy")
+    by_kind: dict[str, list] = {}
+    for run in children:
+        by_kind.setdefault(run.data.tags["sct.kind"], []).append(run)
+    assert {k: len(v) for k, v in by_kind.items()} == {"sweep": 2, "seeds": 2}  # a retry reuses its run
+    assert parent.info.status == "FINISHED" and {r.info.status for r in children} <= {"FINISHED", "KILLED"}
+    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+    finished = [r for r in children if r.info.status == "FINISHED"]
+    assert len(finished) >= 3  # both seed re-runs and at least the sweep trial ASHA kept
+    for run in finished:
+        steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "best_stsb_dev")]
+        assert steps[0] == 2 and steps[-1] == 6 and "test_stsb" in run.data.metrics
+    assert "re-running the best config over 2 seeds" in out and "| best | 2 |" in out
+    assert {r.data.tags["sct.seed"] for r in by_kind["seeds"]} == {"42", "43"}
