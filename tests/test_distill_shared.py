@@ -4,8 +4,9 @@ student distilled from all-MiniLM-L6-v2 on real sentences.
 Measured (see the closing note of issue 2): a random-init mean-pooled BERT-Tiny already scores ~54.7 on STS-B
 dev from lexical overlap alone, and distillation first *lowers* that (54.0, 49.5, 46.6 at steps 10/20/30 with
 lr 1e-3) before raising it past the baseline (52.5, 57.5, 59.3, 59.9 at steps 60-150). So the default-suite
-test runs the 30 steps and checks that the distillation loss falls and the test score is computed; the
-``slow`` test runs 150 steps and checks that STS-B dev rises above the random-init score.
+test runs 30 steps (batch 64, to keep the teacher's encoding short) and checks that the distillation loss falls
+and the test score is computed; the ``slow`` test runs 150 steps of batch 128 and checks that STS-B dev rises
+above the random-init score.
 """
 
 from __future__ import annotations
@@ -39,14 +40,18 @@ def tiny_student_dir(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     return target
 
 
-def distill_config(shared_dir: Path, student: Path, tmp_path: Path, steps: int, every: int) -> SCTConfig:
+def distill_config(
+    shared_dir: Path, student: Path, tmp_path: Path, steps: int, every: int, batch: int = 128, examples: int = 3840
+) -> SCTConfig:
+    """``examples`` real sentences (the teacher encodes both views of each: most of the run time)."""
     sts_dir = shared_dir / "data" / "sts"
     cfg = apply_overrides(
         SCTConfig(),
         {
             "model.name": str(student),
             "data.train": str(shared_dir / "data" / "unlabeled" / "wiki1m_head.txt"),
-            "data.max_examples": 3840,
+            "data.max_examples": examples,
+            "optim.batch_size": batch,
             "data.augmentation": "word_deletion",
             "data.cache_dir": str(tmp_path / "cache"),
             "distill.teacher": str(shared_dir / "models" / "all-MiniLM-L6-v2"),
@@ -64,10 +69,10 @@ def distill_config(shared_dir: Path, student: Path, tmp_path: Path, steps: int, 
 
 
 def test_thirty_steps_of_distillation_lower_the_loss(shared_dir: Path, tiny_student_dir: Path, tmp_path) -> None:
-    cfg = distill_config(shared_dir, tiny_student_dir, tmp_path, steps=30, every=10)
+    cfg = distill_config(shared_dir, tiny_student_dir, tmp_path, steps=30, every=10, batch=64, examples=1920)
     reports: list[dict[str, float]] = []
     metrics = train(cfg, lambda step, m, ckpt: reports.append(m), show_progress=False)
-    assert [m["step"] for m in reports] == [10, 20, 30]
+    assert [m["step"] for m in reports] == [10, 20, 30]  # measured loss: 9.05, 7.58, 7.73
     assert reports[-1]["loss"] < reports[0]["loss"] - 0.05, [m["loss"] for m in reports]
     assert 0 < metrics["test_stsb"] < 100 and metrics["test_avg"] == metrics["test_stsb"]
 
