@@ -31,11 +31,11 @@ from sct.tune.driver import (
     fingerprint_config,
     path_overrides,
     resolve_config_or_fail,
+    trial_meta,
     trial_resources,
 )
 from sct.tune.grids import AblationGrid, load_grid
 from sct.tune.spaces import load_space
-from sct.tune.trainable import DEFAULT_TRAIN_FN
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,9 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
     parser.add_argument("--rows", help="comma-separated subset of rows to run")
     parser.add_argument("--from-sweep", metavar="EXPERIMENT", help="take the best config of a finished sweep")
-    parser.add_argument(
-        "--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature"
-    )
     add_common_args(parser)
     return parser
 
@@ -87,21 +84,13 @@ def plan(args: argparse.Namespace) -> tuple[runner.TunerSpec, AblationGrid, list
     fingerprint = {"kind": "ablation", "rows": rows, "base": fingerprint_config(base), "seeds": seeds}
     exp = Experiment(name, storage, tracking_uri, fingerprint)
     exp.open(args.resume)
-    meta = {
-        "kind": "ablation",
-        "size": size,
-        "tracking_uri": tracking_uri,
-        "train_fn": args.trainer,
-        "cpus_per_trial": 1.0,
-        "git_commit": tracking.git_commit(),
-        "rows": rows,
-        "paper_delta": {row.name: grid.paper_delta(row.name, size) for row in grid.rows},
-    }
     resources = dict(load_space(size).resources) if size else {"cpu": 1.0, "gpu": 0.0}
     if args.smoke:
         resources["cpu"] = 1.0
     resources = trial_resources(resources, args)
-    meta["cpus_per_trial"] = resources["cpu"]
+    meta = trial_meta("ablation", size, tracking_uri, args, resources)
+    meta["rows"] = rows
+    meta["paper_delta"] = {row.name: grid.paper_delta(row.name, size) for row in grid.rows}
     spec = runner.TunerSpec(
         kind="ablation",
         experiment=exp,

@@ -27,10 +27,10 @@ from sct.tune.driver import (
     fingerprint_config,
     path_overrides,
     resolve_config_or_fail,
+    trial_meta,
     trial_resources,
 )
 from sct.tune.spaces import ParamSpec, SearchSpace, load_space
-from sct.tune.trainable import DEFAULT_TRAIN_FN
 
 SMOKE_QUEUE_SIZES = (64, 128, 256)
 
@@ -40,9 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("space", help="a size (bert-tiny … bert-large) or a search-space YAML file")
     parser.add_argument("--num-samples", type=int, help="number of trials (default from the YAML file)")
     parser.add_argument("--seeds", type=int, default=0, help="re-run the best config over N seeds at the end")
-    parser.add_argument(
-        "--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature"
-    )
     add_common_args(parser)
     return parser
 
@@ -89,14 +86,7 @@ def plan(args: argparse.Namespace) -> tuple[runner.TunerSpec, Any]:
     tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
     exp = Experiment(name, storage, tracking_uri, fingerprint)
     exp.open(args.resume)
-    meta = {
-        "kind": "sweep",
-        "size": space.size,
-        "tracking_uri": tracking_uri,
-        "train_fn": args.trainer,
-        "cpus_per_trial": resources["cpu"],
-        "git_commit": tracking.git_commit(),
-    }
+    meta = trial_meta("sweep", space.size, tracking_uri, args, resources)
     spec = runner.TunerSpec(
         kind="sweep",
         experiment=exp,

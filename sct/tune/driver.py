@@ -18,6 +18,7 @@ from typing import Any
 
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, flatten, parse_set_args
+from sct.tune.trainable import DEFAULT_TRAIN_FN
 
 FINGERPRINT_FILE = "sct_experiment.json"
 SMOKE_OVERRIDES: dict[str, Any] = {
@@ -52,6 +53,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     add("--resume", action="store_true", help="continue an interrupted experiment")
     add("--dry-run", action="store_true", help="print the plan and exit without starting Ray")
     add("--smoke", action="store_true", help="a few steps and trials: checks the set-up in minutes on a CPU")
+    add("--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature")
 
 
 def _abs_data(value: str) -> str:
@@ -113,6 +115,22 @@ def absolute_paths(cfg: SCTConfig) -> SCTConfig:
     if cfg.data.wordnet_dir is not None and not Path(out["data.wordnet_dir"]).is_dir():
         raise PreflightError(f"config key 'data.wordnet_dir': {cfg.data.wordnet_dir!r} does not exist")
     return apply_overrides(cfg, out, "absolute paths")
+
+
+def trial_meta(
+    kind: str, size: str | None, tracking_uri: str, args: argparse.Namespace, resources: dict[str, float]
+) -> dict[str, Any]:
+    """The ``sct_meta`` every trial of a sweep or an ablation reads (kind-specific keys are added by the caller)."""
+    from sct.tune import tracking
+
+    return {
+        "kind": kind,
+        "size": size,
+        "tracking_uri": tracking_uri,
+        "train_fn": args.trainer,
+        "cpus_per_trial": resources["cpu"],
+        "git_commit": tracking.git_commit(),
+    }
 
 
 def trial_resources(resources: dict[str, float], args: argparse.Namespace) -> dict[str, float]:
