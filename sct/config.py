@@ -16,13 +16,15 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
+from sct.errors import UserError
+
 STS_TASKS: tuple[str, ...] = ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")
 
 Augmentation = Literal["auto", "back_translation", "same", "dropout", "word_deletion", "mlm", "synonym"]
 
 
 def _fail(key: str, value: object, allowed: str) -> None:
-    raise ValueError(f"config key '{key}' has invalid value {value!r}: allowed {allowed}")
+    raise UserError(f"config key '{key}' has invalid value {value!r}: allowed {allowed}")
 
 
 def _check(section: str, obj: object, rules: dict[str, tuple[str, float | None, float | None]]) -> None:
@@ -142,6 +144,7 @@ class OptimConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     early_stopping_patience: int | None = None
     seed: int = 42
+    compile: bool | None = None  # torch.compile the step; None: on for CUDA, off for CPU
 
     def __post_init__(self) -> None:
         _check(
@@ -180,11 +183,22 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Where and on what a run happens."""
+    """Where and on what a run happens, and how its resumable state is kept.
+
+    The resumable state (model, head, optimiser, scheduler, queues, RNG, progress) is written atomically at
+    most every ``checkpoint_every_s`` seconds (0: at every evaluation), at the end of an epoch and on
+    SIGTERM/SIGINT; the best model is exported (weights only) on improvement. A finished run deletes its
+    resumable state unless ``keep_state``.
+    """
 
     output_dir: str = "sct_output"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     save_checkpoints: bool = True
+    checkpoint_every_s: float = 300.0
+    keep_state: bool = False
+
+    def __post_init__(self) -> None:
+        _check("run", self, {"checkpoint_every_s": ("ge", 0.0, None)})
 
 
 @dataclass(frozen=True)

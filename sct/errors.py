@@ -1,0 +1,12 @@
+"""The one user-error type: bad input a person can fix (a file, a key, a value), not a bug.
+
+Every CLI's error boundary (:mod:`sct.cli`) turns a :class:`UserError` into exit code 2 and one line on stderr;
+anything else is a crash (exit 1, traceback). It subclasses ``ValueError`` so library callers that catch
+``ValueError`` for bad configs keep working.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """Bad input found before (or instead of) expensive work: exit code 2, one line naming the problem."""
