@@ -1,18 +1,25 @@
-"""Training checkpoints: everything needed to resume a run exactly, written atomically.
+"""The one checkpoint writer: resumable training states and the best model of a run directory.
 
-A checkpoint directory holds ``state.pt`` (encoder, objective — MLP head, instance queues, EMA copy —
-optimiser, scheduler, grad scaler, step, data position, best score, RNG states and the resolved config) and,
-for the best checkpoint, ``model/``: the exported encoder that ``SentenceTransformer(path)`` and
-``AutoModel.from_pretrained(path)`` load. Directories are written under a temporary name and swapped in with
-``os.replace`` so a crash never leaves a half-written checkpoint where a resume would find it.
+A run directory holds:
+
+- ``state/step-<N>/``: a resumable state — ``state.pt`` (encoder, objective: MLP head, instance queues, EMA
+  copy; optimiser, scheduler, grad scaler, RNG states, resolved config), ``progress.json`` and, written
+  last, ``COMPLETE`` (the byte size of each file). A state without a matching ``COMPLETE`` is partial or
+  corrupt: :func:`load_state` skips it with a warning naming the bad file and falls back to the previous
+  one. The newest :data:`KEEP_STATES` states are kept; a finished run deletes them all.
+- ``model/``: the best model so far (weights only, loadable with ``SentenceTransformer(path)`` and
+  ``AutoModel``), replaced on improvement, and ``best.json`` (its dev score and step), written after it.
+
+Every write goes through :mod:`sct.storage` (temp name + rename), so a crash never leaves a half-written
+state or model where a resume would read it.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import logging
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +27,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from sct.errors import UserError
+from sct.storage import read_json, write_dir, write_json
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = "state"
 STATE_FILE = "state.pt"
 PROGRESS_FILE = "progress.json"
+COMPLETE_FILE = "COMPLETE"
 MODEL_DIR = "model"
+BEST_FILE = "best.json"
+KEEP_STATES = 2
 
 
 @dataclass
@@ -35,6 +51,14 @@ class Progress:
     best_score: float = float("-inf")
     best_step: int = 0
     evals_since_best: int = 0
+
+    def record(self, score: float) -> bool:
+        """Count one evaluation; True when ``score`` is a new best."""
+        if score > self.best_score:
+            self.best_score, self.best_step, self.evals_since_best = score, self.step, 0
+            return True
+        self.evals_since_best += 1
+        return False
 
 
 def rng_state() -> dict[str, Any]:
@@ -52,76 +76,102 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def write_atomically(target: Path, fill: Any) -> Path:
-    """Call ``fill(tmp_dir)`` then swap ``tmp_dir`` into ``target`` (replacing an older version)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    fill(tmp)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-def save_checkpoint(
-    target: Path,
-    *,
-    modules: dict[str, torch.nn.Module | Any],
-    progress: Progress,
-    config: dict[str, Any],
-    export: Any = None,
-) -> Path:
-    """Write ``state.pt`` (state dicts of ``modules`` + progress + RNG + config) and, if ``export`` is given,
-    call ``export(model_dir)`` to write the inference model next to it."""
+def save_state(run_dir: Path, modules: dict[str, Any], progress: Progress, config: dict[str, Any]) -> Path:
+    """Write a resumable state for ``progress.step`` and drop all but the newest :data:`KEEP_STATES`."""
 
     def fill(tmp: Path) -> None:
         state = {name: module.state_dict() for name, module in modules.items() if module is not None}
         state.update(progress=vars(progress).copy(), rng=rng_state(), config=config)
         torch.save(state, tmp / STATE_FILE)
-        (tmp / PROGRESS_FILE).write_text(json.dumps(vars(progress)), encoding="utf-8")
-        if export is not None:
-            export(tmp / MODEL_DIR)
+        write_json(tmp / PROGRESS_FILE, vars(progress))
+        write_json(tmp / COMPLETE_FILE, {name: (tmp / name).stat().st_size for name in (STATE_FILE, PROGRESS_FILE)})
 
-    return write_atomically(target, fill)
-
-
-def load_checkpoint(source: str | Path) -> dict[str, Any]:
-    """Read ``state.pt`` of a checkpoint directory; a clear error when it is not one."""
-    path = Path(source)
-    state_file = path / STATE_FILE if path.is_dir() else path
-    if not state_file.is_file():
-        raise FileNotFoundError(f"no training checkpoint at {path}: expected the file {state_file}")
-    return torch.load(state_file, map_location="cpu", weights_only=False)
+    target = write_dir(Path(run_dir) / STATE_DIR / f"step-{progress.step:09d}", fill)
+    for old in state_dirs(run_dir)[:-KEEP_STATES]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
-def read_progress(source: str | Path) -> Progress:
-    """The counters of a checkpoint directory, read without loading its (possibly large) state file."""
-    return Progress(**json.loads((Path(source) / PROGRESS_FILE).read_text(encoding="utf-8")))
+def state_dirs(run_dir: Path) -> list[Path]:
+    """State directories of a run, oldest first."""
+    root = Path(run_dir) / STATE_DIR
+    return sorted(root.glob("step-*")) if root.is_dir() else []
 
 
-def restore(state: dict[str, Any], modules: dict[str, torch.nn.Module | Any]) -> Progress:
+def _read_state(path: Path) -> dict[str, Any]:
+    """Load one state directory, checking it is complete; UserError naming the bad file otherwise."""
+    complete = read_json(path / COMPLETE_FILE)
+    for name, size in complete.items():
+        actual = (path / name).stat().st_size if (path / name).is_file() else None
+        if actual != size:
+            raise UserError(f"{path / name}: {actual} bytes, expected {size} (truncated or missing)")
+    read_json(path / PROGRESS_FILE)
+    try:
+        return torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a corrupt archive
+        raise UserError(f"{path / STATE_FILE}: unreadable ({type(err).__name__}: {err})") from None
+
+
+def load_state(run_dir: Path) -> dict[str, Any] | None:
+    """The newest valid state of ``run_dir`` (None when it has none); bad ones are skipped with a warning.
+
+    Raises UserError when states exist but none is valid. Nothing is deleted here.
+    """
+    found = state_dirs(run_dir)
+    problems = []
+    for path in reversed(found):
+        try:
+            return _read_state(path)
+        except (UserError, OSError) as err:
+            log.warning("skipping a bad training state: %s; falling back to the previous one", err)
+            problems.append(str(err))
+    if found:
+        raise UserError(f"no valid training state in {Path(run_dir) / STATE_DIR}: " + "; ".join(problems))
+    return None
+
+
+def drop_states(run_dir: Path) -> None:
+    """Delete every resumable state of a finished run (its model and metrics stay)."""
+    shutil.rmtree(Path(run_dir) / STATE_DIR, ignore_errors=True)
+
+
+def restore(state: dict[str, Any], modules: dict[str, Any]) -> Progress:
     """Load the state dicts into ``modules``, restore RNG states and return the saved progress."""
     for name, module in modules.items():
         if module is None:
             continue
         if name not in state:
-            raise ValueError(f"checkpoint has no state for '{name}': it was written by a different setup")
+            raise UserError(f"checkpoint has no state for '{name}': it was written by a different setup")
         module.load_state_dict(state[name])
     set_rng_state(state["rng"])
     return Progress(**state["progress"])
 
 
-def config_mismatch(saved: dict[str, Any], current: dict[str, Any], sections: tuple[str, ...]) -> list[str]:
-    """Keys of ``sections`` whose values differ between a checkpoint's config and the current one."""
+def save_best(run_dir: Path, export: Callable[[Path], Any], score: float, step: int) -> Path:
+    """Replace ``model/`` with ``export(dir)`` and record its score in ``best.json`` (written after it)."""
+    target = write_dir(Path(run_dir) / MODEL_DIR, export)
+    write_json(Path(run_dir) / BEST_FILE, {"score": score, "step": step})
+    return target
+
+
+def read_best(run_dir: Path) -> tuple[float, int] | None:
+    """(score, step) of the saved best model, or None when there is none."""
+    path = Path(run_dir) / BEST_FILE
+    if not path.is_file() or not (Path(run_dir) / MODEL_DIR).is_dir():
+        return None
+    data = read_json(path)
+    return float(data["score"]), int(data["step"])
+
+
+def config_mismatch(
+    saved: dict[str, Any], current: dict[str, Any], keys: dict[str, tuple[str, ...] | None]
+) -> list[str]:
+    """``section.key: checkpoint old vs now new`` per differing key; ``keys``: section -> its keys (None: all)."""
     diffs = []
-    for section in sections:
-        for key, value in current.get(section, {}).items():
-            old = saved.get(section, {}).get(key)
-            if old != value:
-                diffs.append(f"{section}.{key}: checkpoint {old!r} vs now {value!r}")
+    for section, names in keys.items():
+        values = current.get(section, {})
+        for key in names if names is not None else values:
+            old, new = saved.get(section, {}).get(key), values.get(key)
+            if old != new:
+                diffs.append(f"{section}.{key}: checkpoint {old!r} vs now {new!r}")
     return diffs

@@ -21,7 +21,8 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PretrainedConfig,
 from transformers import PreTrainedTokenizerBase as Tokenizer
 
 from sct import st_format
-from sct.st_format import ACTIVATIONS, WEIGHT_FILES, is_local, resolve_model_name
+from sct.inputs import model_source
+from sct.st_format import ACTIVATIONS, WEIGHT_FILES, is_local
 
 
 class SentenceEncoder(nn.Module):
@@ -88,7 +89,7 @@ class SentenceEncoder(nn.Module):
         ``max_seq_length``; a directory without weights builds a random init with a warning naming it.
         ``projection_dim`` different from the output width and no Dense present adds a new tanh Dense.
         """
-        root = resolve_model_name(str(name_or_path))
+        root = model_source(str(name_or_path))
         modules = (
             st_format.read_json(root, "modules.json")
             if is_local(root)

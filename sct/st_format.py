@@ -28,24 +28,6 @@ ACTIVATIONS = {
 DENSE_DIR = "2_Dense"
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1
-
-
-def resolve_model_name(name: str) -> str:
-    """A local directory (returned as a path string) or a hub id; a path-like name that is absent fails."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return str(path)
-    if path.exists():
-        raise FileNotFoundError(f"model path {name} is a file; expected a model directory or a hub id")
-    if _looks_like_path(name):
-        raise FileNotFoundError(
-            f"model directory {name} does not exist (expected a local model directory or a Hugging Face hub id)"
-        )
-    return name
-
-
 def is_local(root: str) -> bool:
     return Path(root).is_dir()
 

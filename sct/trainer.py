@@ -3,53 +3,69 @@
 One optimiser step = both views through the online encoder + head, the reference pass, the cross-view loss
 (:class:`sct.objective.SCTObjective`), AdamW with warm-up/decay and clipping (:mod:`sct.optim`), then the
 explicit queue update / EMA step (``objective.update``). Every ``eval.every_steps`` steps (and at the last
-step) STS-B dev is scored; an improvement writes ``best/`` (exported model, and the full training state when
-``run.save_checkpoints``), otherwise ``last/`` keeps the training state. ``report(step, metrics, ckpt)`` is
-called at every evaluation — the Ray Tune adapter turns it into ``tune.report``. At the end the best model is
-copied to ``model/`` and scored on ``eval.test_tasks``.
+step) STS-B dev is scored; an improvement replaces ``model/`` (weights only). The resumable state is written
+by :mod:`sct.checkpoint` at most every ``run.checkpoint_every_s`` seconds, at the end of an epoch and on
+SIGINT/SIGTERM — not at every evaluation. ``report(step, metrics, state_dir)`` is called at every evaluation
+(``state_dir`` is the state written at that evaluation, else None); the Ray Tune adapter turns it into
+``tune.report``. At the end ``model/`` is scored on ``eval.test_tasks`` and the resumable state deleted.
+
+The run directory is locked for the whole run (:class:`sct.storage.DirLock`): a second run on it is refused.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from sct import metrics as M
 from sct.checkpoint import (
     MODEL_DIR,
-    STATE_FILE,
+    STATE_DIR,
     Progress,
     config_mismatch,
-    load_checkpoint,
-    read_progress,
+    drop_states,
+    load_state,
+    read_best,
     restore,
-    save_checkpoint,
+    save_best,
+    save_state,
+    state_dirs,
 )
+from sct.cli import Interrupted, stop_on_signals
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
+from sct.data.run_data import RunData, prepare_run_data
 from sct.data.tokenized import collate_pairs
 from sct.encoder import SentenceEncoder
+from sct.errors import UserError
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
+from sct.inputs import resolve_inputs
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
-from sct.run_data import RunData, model_source, prepare_run_data
+from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
 
 Report = Callable[[int, dict[str, float], Path | None], None]
-_RESUME_SECTIONS = ("model", "data", "method", "distill")
-_RESUME_OPTIM_KEYS = ("lr", "batch_size", "warmup_ratio", "weight_decay", "adam_eps", "seed", "precision")
+METRICS_FILE = "metrics.json"
+RUN_FILES = ("config.yaml", METRICS_FILE, "best.json", MODEL_DIR, STATE_DIR)
+_RESUME_KEYS: dict[str, tuple[str, ...] | None] = {
+    "model": None,
+    "data": None,
+    "method": None,
+    "distill": None,
+    "optim": ("lr", "batch_size", "warmup_ratio", "weight_decay", "adam_eps", "seed", "precision"),
+}
 
 
 def seed_everything(seed: int) -> None:
@@ -59,26 +75,20 @@ def seed_everything(seed: int) -> None:
 
 
 def check_resume(saved: dict, cfg: SCTConfig) -> None:
-    """Refuse to resume a checkpoint trained with a different model, data, method or optimiser setting."""
-    current = config_to_dict(cfg)
-    diffs = config_mismatch(saved, current, _RESUME_SECTIONS)
-    diffs += [
-        f"optim.{key}: checkpoint {saved['optim'].get(key)!r} vs now {current['optim'][key]!r}"
-        for key in _RESUME_OPTIM_KEYS
-        if saved["optim"].get(key) != current["optim"][key]
-    ]
+    """Refuse to resume a state trained with a different model, data, method or optimiser setting."""
+    diffs = config_mismatch(saved, config_to_dict(cfg), _RESUME_KEYS)
     if diffs:
-        raise ValueError("cannot resume: the checkpoint was trained with another config: " + "; ".join(diffs))
+        raise UserError("cannot resume: the checkpoint was trained with another config: " + "; ".join(diffs))
 
 
 class _Run:
     """The state of one training run: models, optimiser, data, progress counters and output directory."""
 
-    def __init__(self, cfg: SCTConfig, data: RunData, state: dict | None, report: Report | None) -> None:
-        self.cfg, self.data, self.report = cfg, data, report
+    def __init__(self, cfg: SCTConfig, data: RunData, state: dict | None, report: Report | None, stop) -> None:
+        self.cfg, self.data, self.report, self.stop = cfg, data, report, stop
         self.device = resolve_device(cfg.run.device)
         self.amp_dtype = resolve_precision(cfg.optim.precision, self.device)
-        self.out = Path(cfg.run.output_dir).expanduser().resolve()
+        self.out = Path(cfg.run.output_dir)
         self.dev_eval = STSEvaluator(
             load_task("stsb", sts_dir=cfg.eval.sts_dir, split="dev"), batch_size=cfg.eval.batch_size
         )
@@ -92,7 +102,7 @@ class _Run:
         self.steps = total_steps(len(data.dataset), cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim, self.steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-        self.config = config_to_dict(cfg)  # saved in every checkpoint, checked on resume
+        self.config = config_to_dict(cfg)  # saved in every state, checked on resume
         self.modules = {
             "encoder": self.encoder,
             "objective": self.objective,
@@ -101,8 +111,12 @@ class _Run:
             "scaler": self.scaler,
         }
         self.progress = restore(state, self.modules) if state is not None else Progress()
+        best = read_best(self.out)  # a best model saved after the state we resumed from is kept, not lost
+        if best is not None and best[0] > self.progress.best_score:
+            self.progress.best_score, self.progress.best_step = best
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.batches_per_epoch = math.ceil(len(data.dataset) / cfg.optim.batch_size)
+        self.last_save = time.monotonic()
 
     def batches(self):
         """(index, batch) from the current data position: a seeded permutation per epoch, resumable."""
@@ -142,35 +156,37 @@ class _Run:
         self.objective.update(result, self.encoder)
         return value
 
+    def save_state(self) -> Path | None:
+        """Write the resumable state now (unless ``run.save_checkpoints`` is off)."""
+        if not self.cfg.run.save_checkpoints:
+            return None
+        self.last_save = time.monotonic()
+        return save_state(self.out, self.modules, self.progress, self.config)
+
+    def state_due(self) -> bool:
+        return time.monotonic() - self.last_save >= self.cfg.run.checkpoint_every_s
+
     def evaluate(self, loss: float, examples_per_s: float) -> bool:
-        """Score STS-B dev, checkpoint, report; True when early stopping says stop."""
-        progress, cfg = self.progress, self.cfg
+        """Score STS-B dev, keep the best model, maybe save the state, report; True when early stopping stops."""
+        progress = self.progress
         score = self.dev_eval(self.encoder, self.data.tokenizer, self.device)
         self.encoder.train()
-        improved = score > progress.best_score
-        if improved:
-            progress.best_score, progress.best_step, progress.evals_since_best = score, progress.step, 0
-        else:
-            progress.evals_since_best += 1
-        modules = self.modules if cfg.run.save_checkpoints else {}
-        if improved:
-            export = lambda path: self.encoder.save(path, self.data.tokenizer)  # noqa: E731
-            save_checkpoint(self.out / "best", modules=modules, progress=progress, config=self.config, export=export)
-        elif cfg.run.save_checkpoints:
-            save_checkpoint(self.out / "last", modules=modules, progress=progress, config=self.config)
+        if progress.record(score):
+            save_best(self.out, lambda path: self.encoder.save(path, self.data.tokenizer), score, progress.step)
+        state_dir = self.save_state() if self.state_due() else None
         metrics = {
-            "step": float(progress.step),
-            "epoch": progress.step / self.batches_per_epoch,
-            "loss": loss,
-            "lr": self.scheduler.get_last_lr()[0],
-            "stsb_dev_spearman": score,
-            "best_stsb_dev_spearman": progress.best_score,
-            "examples_per_s": examples_per_s,
+            M.STEP: float(progress.step),
+            M.EPOCH: progress.step / self.batches_per_epoch,
+            M.LOSS: loss,
+            M.LR: self.scheduler.get_last_lr()[0],
+            M.STSB_DEV: score,
+            M.BEST_STSB_DEV: progress.best_score,
+            M.EXAMPLES_PER_S: examples_per_s,
         }
         log.info("step %d: %s", progress.step, {k: round(v, 4) for k, v in metrics.items()})
         if self.report is not None:
-            self.report(progress.step, metrics, self.out / "best" if improved else None)
-        patience = cfg.optim.early_stopping_patience
+            self.report(progress.step, metrics, state_dir)
+        patience = self.cfg.optim.early_stopping_patience
         return patience is not None and progress.evals_since_best >= patience
 
     def loop(self, show_progress: bool) -> None:
@@ -178,34 +194,39 @@ class _Run:
         bar = tqdm(total=self.steps, initial=progress.step, desc="SCT", disable=not show_progress)
         self.encoder.train()
         self.objective.train()
-        losses, examples, busy = [], 0, 0.0
-        for b, index, batch in self.batches() if progress.step < self.steps else ():
+        loss_sum, count, examples, busy = 0.0, 0, 0, 0.0
+        batches = self.batches()
+        while progress.step < self.steps:
+            b, index, batch = next(batches)
             tick = time.perf_counter()
-            losses.append(self.step(index, batch))
+            loss_sum, count = loss_sum + self.step(index, batch), count + 1
             progress.step, progress.batch_in_epoch = progress.step + 1, b + 1
             examples, busy = examples + len(index), busy + time.perf_counter() - tick
             bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", best=f"{progress.best_score:.2f}")
+            if self.stop.is_set():
+                saved = self.save_state()
+                raise Interrupted(f"training state saved in {saved}; continue with --resume" if saved else "")
+            if progress.batch_in_epoch == self.batches_per_epoch and progress.step < self.steps:
+                self.save_state()  # end of an epoch
             if progress.step % every == 0 or progress.step >= self.steps:
-                stop = self.evaluate(sum(losses) / len(losses), examples / max(busy, 1e-9))
-                losses, examples, busy = [], 0, 0.0
-                if stop or progress.step >= self.steps:
+                stop = self.evaluate(loss_sum / count, examples / max(busy, 1e-9))
+                bar.set_postfix(loss=f"{loss_sum / count:.4f}", best=f"{progress.best_score:.2f}")
+                loss_sum, count, examples, busy = 0.0, 0, 0, 0.0
+                if stop:
                     break
         bar.close()
 
     def finish(self, seconds: float) -> dict[str, float]:
-        """Copy the best model to ``model/``, score it on the test tasks, write ``metrics.json``."""
-        final, progress = self.out / MODEL_DIR, self.progress
-        shutil.rmtree(final, ignore_errors=True)
-        shutil.copytree(self.out / "best" / MODEL_DIR, final)
+        """Score the best model (``model/``) on the test tasks and write ``metrics.json``."""
+        progress = self.progress
         metrics = {
-            "best_stsb_dev_spearman": progress.best_score,
-            "best_step": float(progress.best_step),
-            "steps": float(progress.step),
-            "train_seconds": seconds,
+            M.BEST_STSB_DEV: progress.best_score,
+            M.BEST_STEP: float(progress.best_step),
+            M.STEPS: float(progress.step),
+            M.TRAIN_SECONDS: seconds,
         }
         if self.cfg.eval.test_tasks:
-            encoder, tokenizer = SentenceEncoder.from_pretrained(str(final))
+            encoder, tokenizer = SentenceEncoder.from_pretrained(str(self.out / MODEL_DIR))
             scores = evaluate_encoder(
                 encoder.to(self.device),
                 tokenizer,
@@ -214,41 +235,69 @@ class _Run:
                 batch_size=self.cfg.eval.batch_size,
                 device=self.device,
             )
-            metrics.update({f"test_{task}": score for task, score in scores.items()})
-        (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        log.info("finished: %s (model at %s)", metrics, final)
+            metrics.update({M.test_key(task): score for task, score in scores.items()})
+        write_json(self.out / METRICS_FILE, metrics)
+        log.info(
+            "finished: best STS-B dev %.2f at step %d (model at %s)",
+            progress.best_score,
+            progress.best_step,
+            self.out / MODEL_DIR,
+        )
         return metrics
+
+
+def _open_run_dir(out: Path, cfg: SCTConfig, resume: bool, overwrite: bool) -> dict | None:
+    """The state to resume from (None: a fresh start); refuses to mix a new run into an old directory."""
+    state = load_state(out) if resume else None
+    if resume and state is None and not overwrite:
+        raise UserError(f"--resume: no training state in {out} (nothing to continue; run without --resume)")
+    if state is None and any((out / name).exists() for name in RUN_FILES):
+        if not overwrite:
+            raise UserError(
+                f"--output {out} already holds a run: pass --resume to continue it, --overwrite to delete its "
+                "files and start again, or choose another directory"
+            )
+        for name in RUN_FILES:
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    if state is not None:
+        check_resume(state["config"], cfg)
+    return state
 
 
 def train(
     cfg: SCTConfig,
     report: Report | None = None,
     *,
-    resume_from: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
     data: RunData | None = None,
     show_progress: bool = True,
 ) -> dict[str, float]:
     """Train an SCT encoder as ``cfg`` says and return its metrics (see the module docstring).
 
-    Returns ``best_stsb_dev_spearman``, ``best_step``, ``steps``, ``train_seconds``, ``test_<task>`` for each
-    of ``cfg.eval.test_tasks`` and ``test_avg``. Raises ``FloatingPointError`` on a NaN/inf loss.
-    ``resume_from`` is a checkpoint directory (``best/`` or ``last/``) of a run with the same config.
+    Returns ``best_stsb_dev``, ``best_step``, ``steps``, ``train_seconds``, ``test_<task>`` for each of
+    ``cfg.eval.test_tasks`` and ``test_avg``. ``resume`` continues the newest valid state in
+    ``cfg.run.output_dir`` (a finished run returns its saved metrics); ``overwrite`` deletes an earlier run
+    there instead of refusing. Raises ``FloatingPointError`` on a NaN/inf loss, :class:`UserError` for bad
+    input and :class:`sct.cli.Interrupted` after saving the state on SIGINT/SIGTERM.
     """
-    cfg = replace(cfg, model=replace(cfg.model, name=model_source(cfg.model.name)))
-    state = load_checkpoint(resume_from) if resume_from is not None else None
-    if state is not None:
-        check_resume(state["config"], cfg)
-    started = time.perf_counter()
-    seed_everything(cfg.optim.seed)
-    data = data or prepare_run_data(cfg, device=resolve_device(cfg.run.device), show_progress=show_progress)
-    run = _Run(cfg, data, state, report)
-    run.out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run.out / "config.yaml")
-    run.loop(show_progress)
-    return run.finish(time.perf_counter() - started)
-
-
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newer of ``best/`` and ``last/`` (by step) holding a training state, for ``--resume``."""
-    found = [Path(output_dir) / name for name in ("best", "last") if (Path(output_dir) / name / STATE_FILE).is_file()]
-    return max(found, key=lambda path: read_progress(path).step, default=None)
+    cfg = resolve_inputs(cfg)
+    out = Path(cfg.run.output_dir).expanduser().resolve()
+    with DirLock(out, "--output"), stop_on_signals() as stop:
+        if resume and (out / METRICS_FILE).is_file() and not state_dirs(out):
+            log.info("%s already finished: returning its metrics", out)
+            return read_json(out / METRICS_FILE)
+        state = _open_run_dir(out, cfg, resume, overwrite)
+        started = time.perf_counter()
+        seed_everything(cfg.optim.seed)
+        data = data or prepare_run_data(cfg, device=resolve_device(cfg.run.device), show_progress=show_progress)
+        run = _Run(cfg, data, state, report, stop)
+        save_config(cfg, out / "config.yaml")
+        run.loop(show_progress)
+        metrics = run.finish(time.perf_counter() - started)
+        if cfg.run.keep_state:
+            run.save_state()
+        else:
+            drop_states(out)
+        return metrics

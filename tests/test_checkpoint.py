@@ -1,14 +1,29 @@
-"""Checkpoints: atomic directory swap, exact state round trip (incl. RNG), config mismatch detection."""
+"""Checkpoints: exact state round trip (incl. RNG), newest-two retention, fallback past corrupt states, best model."""
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
 import torch
 from torch import nn
 
-from sct.checkpoint import Progress, config_mismatch, load_checkpoint, restore, save_checkpoint
+from sct.checkpoint import (
+    Progress,
+    config_mismatch,
+    load_state,
+    read_best,
+    restore,
+    save_best,
+    save_state,
+    state_dirs,
+)
+from sct.errors import UserError
+
+
+def _save(run, step: int) -> None:
+    save_state(run, {"m": nn.Linear(1, 1)}, Progress(step=step), {"a": step})
 
 
 def test_state_and_rng_round_trip(tmp_path) -> None:
@@ -16,12 +31,12 @@ def test_state_and_rng_round_trip(tmp_path) -> None:
     buffers = nn.Module()
     buffers.register_buffer("queue", torch.randn(5, 2))
     progress = Progress(step=7, epoch=1, batch_in_epoch=3, best_score=71.5, best_step=6, evals_since_best=1)
-    save_checkpoint(tmp_path / "best", modules={"model": model, "q": buffers}, progress=progress, config={"a": 1})
+    save_state(tmp_path, {"model": model, "q": buffers}, progress, {"a": 1})
     expected_draw = (torch.rand(3), random.random())
 
     other, other_buffers = nn.Linear(3, 2), nn.Module()
     other_buffers.register_buffer("queue", torch.zeros(5, 2))
-    state = load_checkpoint(tmp_path / "best")
+    state = load_state(tmp_path)
     restored = restore(state, {"model": other, "q": other_buffers})
     assert restored == progress and state["config"] == {"a": 1}
     assert torch.equal(other.weight, model.weight) and torch.equal(other_buffers.queue, buffers.queue)
@@ -29,30 +44,60 @@ def test_state_and_rng_round_trip(tmp_path) -> None:
     assert torch.equal(draw[0], expected_draw[0]) and draw[1] == expected_draw[1]
 
 
-def test_rewrite_replaces_atomically_and_exports(tmp_path) -> None:
-    target = tmp_path / "best"
-    for step in (1, 2):
-        save_checkpoint(
-            target,
-            modules={"m": nn.Linear(1, 1)},
-            progress=Progress(step=step),
-            config={},
-            export=lambda path: (path.mkdir(), (path / "weights.txt").write_text("w")),
-        )
-    assert load_checkpoint(target)["progress"]["step"] == 2
-    assert (target / "model" / "weights.txt").read_text() == "w"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best"]  # no tmp/old leftovers
+def test_keeps_the_newest_two_states_and_no_temp_leftovers(tmp_path) -> None:
+    for step in (1, 2, 3):
+        _save(tmp_path, step)
+    assert [p.name for p in state_dirs(tmp_path)] == ["step-000000002", "step-000000003"]
+    assert load_state(tmp_path)["progress"]["step"] == 3
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["step-000000002", "step-000000003"]
 
 
-def test_missing_checkpoint_and_foreign_state(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"no training checkpoint at .*nowhere: expected the file"):
-        load_checkpoint(tmp_path / "nowhere")
-    save_checkpoint(tmp_path / "c", modules={"a": nn.Linear(1, 1)}, progress=Progress(), config={})
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda d: (d / "state.pt").write_bytes((d / "state.pt").read_bytes()[:100]), "state.pt: 100 bytes"),
+        (lambda d: (d / "progress.json").write_text('{"step": 3, "ep'), "progress.json"),
+        (lambda d: (d / "COMPLETE").unlink(), "COMPLETE: file not found"),
+    ],
+    ids=["truncated-state", "cut-progress", "no-completion-marker"],
+)
+def test_a_bad_newest_state_falls_back_to_the_previous_one(tmp_path, caplog, damage, named) -> None:
+    _save(tmp_path, 2)
+    _save(tmp_path, 3)
+    damage(state_dirs(tmp_path)[-1])
+    with caplog.at_level(logging.WARNING):
+        assert load_state(tmp_path)["progress"]["step"] == 2
+    assert named in caplog.text and "step-000000003" in caplog.text
+    assert len(state_dirs(tmp_path)) == 2  # nothing the user had is deleted
+
+
+def test_no_valid_state_is_a_user_error_naming_the_files(tmp_path) -> None:
+    assert load_state(tmp_path) is None
+    _save(tmp_path, 1)
+    (state_dirs(tmp_path)[0] / "state.pt").write_bytes(b"")
+    with pytest.raises(UserError, match=r"no valid training state in .*state: .*state.pt: 0 bytes"):
+        load_state(tmp_path)
+
+
+def test_foreign_state_is_refused(tmp_path) -> None:
+    _save(tmp_path, 1)
     with pytest.raises(ValueError, match="checkpoint has no state for 'b'"):
-        restore(load_checkpoint(tmp_path / "c"), {"b": nn.Linear(1, 1)})
+        restore(load_state(tmp_path), {"b": nn.Linear(1, 1)})
+
+
+def test_best_model_is_replaced_whole(tmp_path) -> None:
+    assert read_best(tmp_path) is None
+    for step, score in ((2, 10.0), (4, 12.5)):
+        save_best(tmp_path, lambda path, s=step: (path / "weights.txt").write_text(f"w{s}"), score, step)
+    assert read_best(tmp_path) == (12.5, 4)
+    assert (tmp_path / "model" / "weights.txt").read_text() == "w4"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.json", "model"]
 
 
 def test_config_mismatch_lists_changed_keys() -> None:
-    saved = {"method": {"queue_size": 64, "tau_ref": 0.03}, "run": {"output_dir": "a"}}
-    now = {"method": {"queue_size": 128, "tau_ref": 0.03}, "run": {"output_dir": "b"}}
-    assert config_mismatch(saved, now, ("method",)) == ["method.queue_size: checkpoint 64 vs now 128"]
+    saved = {"method": {"queue_size": 64, "tau_ref": 0.03}, "run": {"output_dir": "a"}, "optim": {"lr": 1, "x": 1}}
+    now = {"method": {"queue_size": 128, "tau_ref": 0.03}, "run": {"output_dir": "b"}, "optim": {"lr": 2, "x": 2}}
+    assert config_mismatch(saved, now, {"method": None, "optim": ("lr",)}) == [
+        "method.queue_size: checkpoint 64 vs now 128",
+        "optim.lr: checkpoint 1 vs now 2",
+    ]

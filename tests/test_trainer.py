@@ -13,10 +13,11 @@ from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.encoder import SentenceEncoder
 from sct.objective import SCTObjective
-from sct.trainer import latest_checkpoint, train
+from sct.checkpoint import state_dirs
+from sct.trainer import train
 from tests.conftest import FIXTURES, tiny_bert_config
 
-REPORT_KEYS = {"step", "epoch", "loss", "lr", "stsb_dev_spearman", "best_stsb_dev_spearman", "examples_per_s"}
+REPORT_KEYS = {"step", "epoch", "loss", "lr", "stsb_dev", "best_stsb_dev", "examples_per_s"}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def tiny_config(model_dir: Path, sts_dir: Path, out: Path, cache: Path, **overri
         "eval.test_tasks": ["stsb"],
         "run.output_dir": str(out),
         "run.device": "cpu",
+        "run.checkpoint_every_s": 0,  # a state at every evaluation
     }
     return apply_overrides(SCTConfig(), {**base, **overrides})
 
@@ -53,14 +55,14 @@ def test_train_writes_model_config_metrics_and_reports(tiny_model_dir, stsb_dir,
 
     assert [step for step, _, _ in calls] == [2, 4]
     assert all(set(m) >= REPORT_KEYS and all(math.isfinite(v) for v in m.values()) for _, m, _ in calls)
-    assert calls[0][2] == tmp_path / "run" / "best"  # the first evaluation always improves on -inf
-    assert calls[-1][1]["best_stsb_dev_spearman"] == max(m["stsb_dev_spearman"] for _, m, _ in calls)
+    assert calls[0][2] == tmp_path / "run" / "state" / "step-000000002"  # checkpoint_every_s=0: every evaluation
+    assert calls[-1][1]["best_stsb_dev"] == max(m["stsb_dev"] for _, m, _ in calls)
     assert calls[-1][1]["lr"] == 0.0  # linear decay ends at zero on the last step
-    assert metrics["steps"] == 4 and metrics["best_stsb_dev_spearman"] == calls[-1][1]["best_stsb_dev_spearman"]
+    assert metrics["steps"] == 4 and metrics["best_stsb_dev"] == calls[-1][1]["best_stsb_dev"]
     assert set(metrics) >= {"test_stsb", "test_avg", "best_step", "train_seconds"}
     run = tmp_path / "run"
     assert (run / "config.yaml").is_file() and (run / "metrics.json").is_file()
-    assert (run / "best" / "state.pt").is_file()
+    assert not (run / "state").exists()  # a finished run keeps its model and metrics, not its resumable state
 
     from sentence_transformers import SentenceTransformer
 
@@ -118,37 +120,40 @@ def test_every_variant_trains_two_steps(name, tiny_model_dir, stsb_dir, teacher_
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tiny_model_dir, stsb_dir, tmp_path) -> None:
-    straight = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "a", tmp_path / "cache", **{"eval.test_tasks": []})
+    keep = {"eval.test_tasks": [], "run.keep_state": True}
+    straight = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "a", tmp_path / "cache", **keep)
     train(straight, show_progress=False)
 
     class Killed(RuntimeError):
         pass
 
-    def kill_at_first_eval(step: int, metrics: dict, ckpt: Path | None) -> None:
+    def kill_at_first_eval(step: int, metrics: dict, state: Path | None) -> None:
         raise Killed
 
-    interrupted = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "b", tmp_path / "cache", **{"eval.test_tasks": []})
+    interrupted = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "b", tmp_path / "cache", **keep)
     with pytest.raises(Killed):
         train(interrupted, kill_at_first_eval, show_progress=False)
-    checkpoint = latest_checkpoint(tmp_path / "b")
-    assert checkpoint is not None and torch.load(checkpoint / "state.pt", weights_only=False)["progress"]["step"] == 2
-    metrics = train(interrupted, resume_from=checkpoint, show_progress=False)
+    checkpoint = state_dirs(tmp_path / "b")[-1]
+    assert torch.load(checkpoint / "state.pt", weights_only=False)["progress"]["step"] == 2
+    metrics = train(interrupted, resume=True, show_progress=False)
     assert metrics["steps"] == 4
     a, b = (AutoModel.from_pretrained(tmp_path / run / "model") for run in ("a", "b"))
     for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         torch.testing.assert_close(pa, pb, msg=name)
-    a_state = torch.load(latest_checkpoint(tmp_path / "a") / "state.pt", weights_only=False)
-    b_state = torch.load(latest_checkpoint(tmp_path / "b") / "state.pt", weights_only=False)
+    a_state = torch.load(state_dirs(tmp_path / "a")[-1] / "state.pt", weights_only=False)
+    b_state = torch.load(state_dirs(tmp_path / "b")[-1] / "state.pt", weights_only=False)
     for key, value in a_state["objective"].items():  # queues and head continue exactly
         torch.testing.assert_close(value, b_state["objective"][key], msg=key)
 
 
 def test_resume_with_another_config_is_refused(tiny_model_dir, stsb_dir, tmp_path) -> None:
-    cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache", **{"optim.max_steps": 2})
+    cfg = tiny_config(
+        tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache", **{"optim.max_steps": 2, "run.keep_state": True}
+    )
     train(cfg, show_progress=False)
     changed = apply_overrides(cfg, {"method.queue_size": 64})
     with pytest.raises(ValueError, match=r"cannot resume: .*method.queue_size: checkpoint 48 vs now 64"):
-        train(changed, resume_from=latest_checkpoint(tmp_path / "run"), show_progress=False)
+        train(changed, resume=True, show_progress=False)
 
 
 def test_nan_loss_stops_with_a_clear_error(tiny_model_dir, stsb_dir, tmp_path, monkeypatch) -> None:

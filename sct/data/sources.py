@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sct.inputs import looks_like_path
+
 _DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
-_PATH_SUFFIXES = _DATASET_SUFFIXES | {".txt", ".tsv", ".text"}
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,6 @@ def _load_dataset(
     return TextPairs(texts1, texts2 if len(columns) == 2 else None, fingerprint, source=train)
 
 
-def _looks_like_path(train: str) -> bool:
-    return train.startswith(("/", "./", "../", "~", ".\\")) or Path(train).suffix.lower() in _PATH_SUFFIXES
-
-
 def load_texts(
     train: str,
     *,
@@ -185,6 +182,6 @@ def load_texts(
     path = Path(train).expanduser()
     if path.is_file() and path.suffix.lower() not in _DATASET_SUFFIXES:
         return _load_file(path, max_examples)
-    if not path.exists() and _looks_like_path(train):
+    if not path.exists() and looks_like_path(train):
         raise FileNotFoundError(f"training data file not found: {train} (resolved to {os.path.abspath(path)})")
     return _load_dataset(train, text_columns, split, max_examples)

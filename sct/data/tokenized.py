@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from transformers import PreTrainedTokenizerBase
 from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
 from sct.data.sources import load_texts
+from sct.storage import write_dir
 
 CACHE_FORMAT = 1
 _TOKENIZE_CHUNK = 4096
@@ -142,19 +141,12 @@ def tokenize_texts(
 
 def _write_cache(final: Path, payload: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write into a sibling temp dir, then rename it into place; a concurrent winner's cache is kept."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         torch.save(payload, tmp / "pairs.pt")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            if not (final / "pairs.pt").exists():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    write_dir(final, fill, keep_existing=True)
 
 
 def load_pairs(path: str | os.PathLike[str]) -> PairDataset:

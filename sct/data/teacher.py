@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 
 import torch
 
 from sct.data.sources import model_files_fingerprint
+from sct.storage import write_file
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,5 @@ def teacher_vectors(
     encode = dict(batch_size=batch_size, device=device, show_progress=show_progress)
     view1 = encode_sentences(encoder, tokenizer, texts1, **encode).float().cpu()  # (N, d_t)
     view2 = view1 if texts2 == texts1 else encode_sentences(encoder, tokenizer, texts2, **encode).float().cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    torch.save({"teacher": teacher, "view1": view1, "view2": view2}, tmp)
-    os.replace(tmp, path)
+    write_file(path, lambda tmp: torch.save({"teacher": teacher, "view1": view1, "view2": view2}, tmp))
     return view1, view2

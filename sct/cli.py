@@ -1,0 +1,105 @@
+"""The command-line layer shared by every ``python -m sct.*`` tool: config flags and one error boundary.
+
+- :func:`add_config_args` declares the config flags once (``--config``, ``--set``, ``--train-data``,
+  ``--sts-dir``, ``--teacher``, ``--max-steps``); :data:`FLAG_KEYS` maps each convenience flag to its config
+  key and :func:`config_overrides` turns parsed flags into overrides (flags first, ``--set`` last).
+- :func:`run` is the error boundary: a :class:`~sct.errors.UserError` becomes exit code 2 and one line on
+  stderr; Ctrl-C / SIGTERM (:class:`Interrupted`, ``KeyboardInterrupt``) one line and exit 130; anything
+  else is a crash (exit 1, traceback). ``--debug`` shows the traceback of a user error too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sct.errors import UserError
+
+FLAG_KEYS: dict[str, str] = {
+    "train_data": "data.train",
+    "sts_dir": "eval.sts_dir",
+    "teacher": "distill.teacher",
+    "max_steps": "optim.max_steps",
+}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT/SIGTERM arrived; the message says what was saved and how to continue."""
+
+
+def add_config_args(parser: argparse.ArgumentParser, *, max_steps: bool = True) -> None:
+    add = parser.add_argument
+    add("--config", help="YAML file of config overrides (nested or flat section.key)")
+    add("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key (repeatable)")
+    add("--train-data", help="training sentences: TSV (two views), text file or datasets id (data.train)")
+    add("--sts-dir", help="SentEval-layout STS directory (eval.sts_dir; default: Hugging Face mteb datasets)")
+    add("--teacher", help="distil from this teacher: hub id or local dir (distill.teacher)")
+    if max_steps:
+        add("--max-steps", type=int, help="stop after this many optimiser steps (optim.max_steps)")
+
+
+def add_debug_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of user errors")
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The convenience flags as ``section.key`` overrides, then ``--set`` (which wins)."""
+    from sct.config_io import parse_set_args
+
+    out = {key: getattr(args, flag) for flag, key in FLAG_KEYS.items() if getattr(args, flag, None) is not None}
+    return out | parse_set_args(args.set)
+
+
+def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int], argv: list[str] | None) -> int:
+    """Parse ``argv`` and call ``body(args)`` inside the error boundary; returns the exit code."""
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    try:
+        return body(args)
+    except UserError as err:
+        if debug:
+            traceback.print_exc()
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:
+        detail = f": {err}" if str(err) else ""
+        print(f"{parser.prog}: interrupted{detail}", file=sys.stderr)
+        return 130
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """While active, SIGINT/SIGTERM set the yielded event instead of killing the process at once.
+
+    The training loop polls the event between steps, saves its state and raises :class:`Interrupted`. Only
+    the main thread can install handlers; elsewhere (a Ray worker thread) the event simply never fires.
+    """
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        requested.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield requested
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def setup_logging(quiet: bool) -> None:
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")

@@ -1,0 +1,67 @@
+"""What a run needs before its first step, prepared once: tokenised views, teacher vectors, the tokenizer.
+
+A sweep driver calls :func:`prepare_run_data` before Ray starts so that every trial finds the tokenised
+dataset and the teacher vectors in the on-disk caches and never re-tokenises or re-runs the teacher; a
+single run calls it from :func:`sct.trainer.train`. ``cfg`` has been through :func:`sct.inputs.resolve_inputs`
+(paths absolute, sizes resolved). A problem with the user's data (an empty, non-UTF-8 or wrongly shaped file,
+an unloadable tokenizer or dataset) is raised as one :class:`~sct.errors.UserError` naming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from sct.config import SCTConfig
+from sct.data.tokenized import PairDataset
+from sct.errors import UserError
+from sct.inputs import model_source
+
+
+@dataclass
+class RunData:
+    """The tokenised training pairs, the student's tokenizer and (when distilling) the teacher vectors."""
+
+    dataset: PairDataset
+    tokenizer: PreTrainedTokenizerBase
+    teacher: tuple[torch.Tensor, torch.Tensor] | None  # (N, d_t) view 1, view 2 — normalised, on CPU
+
+    @property
+    def teacher_dim(self) -> int | None:
+        return None if self.teacher is None else int(self.teacher[0].shape[1])
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The tokenizer of a hub id or local model dir (sentence-transformers dirs keep it at the root)."""
+    source = model_source(name)
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot load a tokenizer from {name!r}: {str(err).splitlines()[0]}") from None
+
+
+def prepare_run_data(cfg: SCTConfig, *, device: torch.device | None = None, show_progress: bool = True) -> RunData:
+    """Tokenise both views (cached) and, when distilling, encode them with the teacher (cached)."""
+    from sct.data.teacher import teacher_vectors
+    from sct.data.tokenized import cache_root, prepare_pairs
+
+    tokenizer = load_tokenizer(cfg.model.name)
+    try:
+        dataset = prepare_pairs(cfg, tokenizer, show_progress=show_progress)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(f"preparing the training data ({cfg.data.train}): {err}") from None
+    teacher = None
+    if cfg.distill.teacher is not None:
+        teacher = teacher_vectors(
+            model_source(cfg.distill.teacher),
+            list(dataset.texts1),
+            list(dataset.texts2),
+            dataset.fingerprint,
+            batch_size=cfg.distill.batch_size,
+            device=device,
+            cache_root=cache_root(cfg),
+            show_progress=show_progress,
+        )
+    return RunData(dataset=dataset, tokenizer=tokenizer, teacher=teacher)

@@ -1,0 +1,143 @@
+"""Every input of a run resolved and checked once, before any expensive work: ``resolve_inputs(cfg) -> cfg``.
+
+One rule tells a local path from a Hugging Face hub id (:func:`looks_like_path`), used by the encoder, the
+data loader and here. :func:`resolve_inputs` turns a size name into its hub id, makes every local path
+absolute (so every process on every node reads the same files), and fails with one :class:`UserError` line
+naming the config key, the value and the fix when a path is missing, the STS directory lacks a task, or a
+hub id is neither in the local cache nor reachable (offline users get the flags that avoid the Hub).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sct.config import SCTConfig
+from sct.errors import UserError
+from sct.presets import SIZES, size_overrides
+
+DATA_SUFFIXES = (".txt", ".tsv", ".text", ".csv", ".json", ".jsonl", ".parquet", ".arrow")
+HUB_HOST = ("huggingface.co", 443)
+OFFLINE_HINT = (
+    "offline, pass local copies: --set model.name=DIR --train-data FILE --sts-dir DIR (and --teacher DIR when "
+    "distilling)"
+)
+
+
+def looks_like_path(name: str) -> bool:
+    """True for names that can only be local paths (``/x``, ``./x``, ``~/x``, ``a/b/c``, ``x.txt``)."""
+    return (
+        name.startswith(("/", ".", "~"))
+        or "\\" in name
+        or name.count("/") > 1
+        or Path(name).suffix.lower() in DATA_SUFFIXES
+    )
+
+
+def model_source(name: str) -> str:
+    """A size name → its hub id; an existing local directory → its absolute path; a hub id unchanged.
+
+    A path-like name that does not exist, or a file, raises FileNotFoundError naming it.
+    """
+    if name in SIZES:
+        return size_overrides(name)["model.name"]
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if path.exists():
+        raise FileNotFoundError(f"model path {name} is a file; expected a model directory or a hub id")
+    if looks_like_path(name):
+        raise FileNotFoundError(
+            f"model directory {name} does not exist (expected a local model directory or a Hugging Face hub id)"
+        )
+    return name
+
+
+def _in_hub_cache(repo_id: str, kind: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
+        return False
+    probe = "config.json" if kind == "model" else "README.md"
+    found = try_to_load_from_cache(repo_id, probe, repo_type=kind)
+    return isinstance(found, str)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub answers a TCP connection within ``timeout`` (no request is sent)."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE"):
+        return False
+    try:
+        with socket.create_connection(HUB_HOST, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_hub_ids(ids: dict[str, tuple[str, str]]) -> None:
+    """``{config key: (hub id, 'model'|'dataset')}``: each must be cached locally or the Hub reachable."""
+    missing = {key: value for key, value in ids.items() if not _in_hub_cache(*value)}
+    if not missing or hub_reachable():
+        return
+    key, (name, _) = next(iter(missing.items()))
+    sizes = ", ".join(SIZES)
+    raise UserError(
+        f"config key '{key}' = {name!r} is not a size ({sizes}), not a local path, and the Hugging Face Hub is "
+        f"unreachable: {OFFLINE_HINT}"
+    )
+
+
+def _sts_problem(sts_dir: str, tasks: tuple[str, ...]) -> str | None:
+    from sct.evaluate.sts_data import load_task
+
+    for task, split in [("stsb", "dev"), *((t, "test") for t in tasks)]:
+        try:
+            load_task(task, sts_dir=sts_dir, split=split)
+        except (OSError, ValueError) as err:
+            return f"cannot load {task} {split}: {err}"
+    return None
+
+
+def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
+    """``cfg`` with sizes resolved and local paths absolute; UserError naming the key for a bad input."""
+    out: dict[str, dict[str, Any]] = {}
+    hub: dict[str, tuple[str, str]] = {}
+    for section, key in (("model", "name"), ("distill", "teacher"), ("data", "mlm_model")):
+        value = getattr(getattr(cfg, section), key)
+        if value is None:
+            continue
+        try:
+            source = model_source(value)
+        except FileNotFoundError as err:
+            raise UserError(f"config key '{section}.{key}': {err}") from None
+        out.setdefault(section, {})[key] = source
+        if not Path(source).is_absolute():
+            hub[f"{section}.{key}"] = (source, "model")
+    train = Path(cfg.data.train).expanduser()
+    if train.exists():
+        out.setdefault("data", {})["train"] = str(train.resolve())
+    elif looks_like_path(cfg.data.train):
+        raise UserError(f"config key 'data.train': training data file not found: {cfg.data.train} ({train.resolve()})")
+    else:
+        hub["data.train"] = (cfg.data.train, "dataset")
+    for section, key in (("eval", "sts_dir"), ("data", "wordnet_dir"), ("data", "cache_dir")):
+        value = getattr(getattr(cfg, section), key)
+        if value is None:
+            continue
+        path = Path(value).expanduser().resolve()
+        if key != "cache_dir" and not path.is_dir():
+            raise UserError(f"config key '{section}.{key}': directory {value!r} does not exist")
+        out.setdefault(section, {})[key] = str(path)
+    if cfg.eval.sts_dir is not None:
+        problem = _sts_problem(out["eval"]["sts_dir"], cfg.eval.test_tasks)
+        if problem:
+            raise UserError(f"config key 'eval.sts_dir' ({cfg.eval.sts_dir}): {problem}")
+    else:
+        from sct.evaluate.sts_data import HF_DATASETS
+
+        hub["eval.sts_dir"] = (HF_DATASETS["stsb"], "dataset")
+    check_hub_ids(hub)
+    return replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
