@@ -87,13 +87,15 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 class DirLock:
-    """An exclusive, non-blocking lock on a directory, held while the ``with`` block (or process) runs.
+    """An exclusive lock on a directory, held while the ``with`` block (or the process) runs.
 
+    Non-blocking by default (a second holder is refused at once); ``blocking`` waits instead (short critical
+    sections such as creating a shared store).
     ``what`` names the directory's role in the refusal message, e.g. ``"--output"`` or ``"experiment"``.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], what: str = "directory") -> None:
-        self.directory, self.what = Path(directory), what
+    def __init__(self, directory: str | os.PathLike[str], what: str = "directory", *, blocking: bool = False) -> None:
+        self.directory, self.what, self.blocking = Path(directory), what, blocking
         self._fd: int | None = None
 
     @property
@@ -104,7 +106,7 @@ class DirLock:
         self.directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
             os.close(fd)

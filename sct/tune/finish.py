@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
-from typing import Any
 
+from sct.storage import write_dir
 from sct.tune import plots, results, tracking
 from sct.tune.driver import Experiment
 
-MODEL_DIR = "model"
 
-
-def best_result(grid: Any, metric: str) -> Any | None:
-    """The trial with the highest ``metric`` over its whole history, or None when none reported."""
-    try:
-        best = grid.get_best_result(metric=metric, mode="max", scope="all", filter_nan_and_inf=True)
-    except (RuntimeError, ValueError, KeyError):
-        return None
-    return best if best.metrics and metric in best.metrics else None
-
-
-def best_checkpoint_dir(result: Any, metric: str) -> Path | None:
-    """Local path of the best checkpoint of ``result`` (storage is a local or mounted filesystem)."""
-    checkpoints = [c for c, m in (result.best_checkpoints or []) if not math.isnan(m.get(metric, float("nan")))]
-    checkpoint = checkpoints[0] if checkpoints else result.checkpoint
-    if checkpoint is None:
-        return None
-    path = Path(checkpoint.path)
-    return path if path.is_dir() else None
-
-
-def log_best_model(exp: Experiment, checkpoint_dir: Path | None) -> Path | None:
-    """Copy the best exported model to ``<experiment>/best_model`` and log it to the parent run."""
-    if checkpoint_dir is None or not (checkpoint_dir / MODEL_DIR).is_dir():
-        print("no best model to log (no checkpoint with an exported model)")
+def log_best_model(exp: Experiment, model_dir: Path | None) -> Path | None:
+    """Copy the best trial's model to ``<experiment>/best_model`` and log it to the parent run."""
+    if model_dir is None or not model_dir.is_dir():
+        print("no best model to log (no finished trial with a model)")
         return None
     target = exp.path / "best_model"
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(checkpoint_dir / MODEL_DIR, target)
-    parent = exp.state["parent_run_id"]
-    tracking.retry(tracking.client(exp.tracking_uri).log_artifacts, parent, str(target), "best_model")
+    write_dir(target, lambda tmp: shutil.copytree(model_dir, tmp, dirs_exist_ok=True))
+    tracking.client(exp.tracking_uri).log_artifacts(exp.state["parent_run_id"], str(target), "best_model")
     return target
 
 
@@ -50,14 +25,14 @@ def log_table(exp: Experiment, table: results.Table, stem: str = "results") -> N
     """Print the markdown table and log CSV + markdown to the parent run."""
     print(results.to_markdown(table))
     for path in results.write_tables(table, exp.path, stem):
-        tracking.retry(tracking.client(exp.tracking_uri).log_artifact, exp.state["parent_run_id"], str(path), "results")
+        tracking.client(exp.tracking_uri).log_artifact(exp.state["parent_run_id"], str(path), "results")
 
 
 def log_plots(exp: Experiment, paths: list[Path | None]) -> None:
     mlflow = tracking.client(exp.tracking_uri)
     for path in paths:
         if path is not None and path.is_file():
-            tracking.retry(mlflow.log_artifact, exp.state["parent_run_id"], str(path), "plots")
+            mlflow.log_artifact(exp.state["parent_run_id"], str(path), "plots")
 
 
 def ablation_outputs(
@@ -76,7 +51,7 @@ def ablation_outputs(
         for r in tracking.child_runs(uri, exp.state["experiment_id"], parent_id)
         if r.data.tags.get("sct.kind") == kind
     ]
-    parent = tracking.retry(tracking.client(uri).get_run, parent_id)
+    parent = tracking.client(uri).get_run(parent_id)
     table = results.ablation_table(parent, children)
     if kind == "seeds":
         table = [row for row in table if row["n"]]

@@ -1,45 +1,77 @@
-"""The Ray Tune function trainable: one SCT training run per trial (issue 3, §2 and §4).
+"""The Ray Tune function trainable: one SCT training run per trial, its state under ``--storage``.
 
-A trial's config has three parts: ``sct_base`` (the resolved base config, nested, all paths absolute),
-``sct_meta`` (tracking URI, parent run, variant rows, trainer entry point) and the trial's own choices —
-flat config keys from Optuna (``"optim.lr": 3e-4``) or, for ablation grids, ``row`` and ``seed``. The trial
-rebuilds an :class:`~sct.config.SCTConfig`, trains in its own directory with :func:`sct.trainer.train`,
-reports every evaluation to Tune (a checkpoint only when the dev score improved) and mirrors it to its MLflow
-child run. Nothing here assumes the driver's machine: paths are absolute, checkpoints travel through Ray's
-storage and the run id travels inside the checkpoint.
+A trial's config has the typed :class:`TrialPayload` under ``"sct"`` (the resolved base config, all paths
+absolute, and where trials live) and the trial's own choices: flat config keys from Optuna
+(``"optim.lr": 3e-4``) or, for grids, ``row`` and ``seed``. The trial trains with
+:func:`sct.trainer.train` in ``<experiment>/trials/<trial id>/`` — the same path on every node, outside Ray's
+session directory — so a retried worker, a restored driver or a new Ray session continues from the run's
+newest valid state. Ray receives only a tiny checkpoint (the step and the state's path) when a state was
+written. MLflow is written by the driver (:mod:`sct.tune.tracking`), never here.
+
+Deterministic failures are results, not crashes: a diverged run (NaN/inf loss) or an invalid config ends the
+trial normally with :data:`FAILURE` in its last result, so Ray does not retry it and the searcher is told the
+trial failed. Anything else raises, and Ray retries the trial from its state (worker death, lost node).
 """
 
 from __future__ import annotations
 
 import importlib
-import traceback
+import tempfile
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sct import metrics as M
 from sct.config import SCTConfig
-from sct.config_io import apply_overrides, config_from_dict, flatten
-from sct.tune.tracking import RUN_ID_FILE, TrialRun, library_versions
+from sct.config_io import apply_overrides, config_from_dict
 
-DEFAULT_TRAIN_FN = "sct.trainer:train"
+FAILURE = "sct_failure"  # result key: "diverged" or "invalid", with the reason under FAILURE_REASON
+FAILURE_REASON = "sct_failure_reason"
+DONE = "done_training"  # result key of the final result of a trial that trained to its end
+
+
+@dataclass(frozen=True)
+class TrialPayload:
+    """What every trial of an experiment reads (one typed object instead of a dict of magic keys)."""
+
+    base: dict[str, Any]  # the resolved base config, nested, all paths absolute
+    kind: str  # "sweep" | "ablation" | "seeds"
+    trials_root: str  # <storage>/<experiment>/trials
+    size: str | None = None
+    train_fn: str = "sct.trainer:train"
+    cpus: float = 1.0
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # grid row -> flat overrides
+    paper_delta: dict[str, float | None] = field(default_factory=dict)
+
+    def to_config(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, config: dict[str, Any]) -> TrialPayload:
+        return cls(**config["sct"])
 
 
 def trial_overrides(config: dict[str, Any]) -> dict[str, Any]:
-    """The flat config keys this trial changes: Optuna's choices, or the ablation row and seed."""
-    meta = config["sct_meta"]
+    """The flat config keys this trial changes: Optuna's choices, or the grid row and seed."""
+    payload = TrialPayload.of(config)
     out = {k: v for k, v in config.items() if "." in k}
     if "row" in config:
-        out |= meta["rows"][config["row"]]
+        out |= payload.rows[config["row"]]
     if "seed" in config:
         out["optim.seed"] = int(config["seed"])
     return out
 
 
-def trial_config(config: dict[str, Any], output_dir: str | Path) -> SCTConfig:
-    """The resolved config of one trial, writing into ``output_dir``."""
-    cfg = config_from_dict(config["sct_base"], "sct_base")
+def trial_dir(config: dict[str, Any], trial_id: str) -> Path:
+    return Path(TrialPayload.of(config).trials_root) / trial_id
+
+
+def trial_config(config: dict[str, Any], trial_id: str) -> SCTConfig:
+    """The resolved config of one trial, writing into its directory under the experiment."""
+    cfg = config_from_dict(TrialPayload.of(config).base, "sct_base")
     cfg = apply_overrides(cfg, trial_overrides(config), "trial")
-    return apply_overrides(cfg, {"run.output_dir": str(Path(output_dir).resolve())}, "trial")
+    return apply_overrides(cfg, {"run.output_dir": str(trial_dir(config, trial_id))}, "trial")
 
 
 def resolve_train_fn(spec: str) -> Callable[..., dict[str, float]]:
@@ -48,73 +80,38 @@ def resolve_train_fn(spec: str) -> Callable[..., dict[str, float]]:
     return getattr(importlib.import_module(module), name)
 
 
-def trial_tags(config: dict[str, Any], cfg: SCTConfig) -> dict[str, str]:
-    meta = config["sct_meta"]
-    variant = str(config.get("row", "sweep"))
-    delta = meta.get("paper_delta", {}).get(variant)
-    tags = {
-        "sct.kind": meta["kind"],
-        "sct.variant": variant,
-        "sct.seed": str(cfg.optim.seed),
-        "sct.size": str(meta.get("size") or "custom"),
-        "sct.paper_delta": "" if delta is None else f"{delta:g}",
-        "git.commit": meta.get("git_commit", "unknown"),
-    }
-    return tags | library_versions()
-
-
-def _restore(trial_dir: Path) -> tuple[Path | None, str | None]:
-    """The checkpoint Tune hands back to a resumed/retried trial, copied locally, and its MLflow run id."""
-    from ray import tune
-
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is None:
-        return None, None
-    local = Path(checkpoint.to_directory(str(trial_dir / "resume_from")))
-    run_file = local / RUN_ID_FILE
-    return local, run_file.read_text(encoding="utf-8").strip() if run_file.is_file() else None
-
-
 def sct_trainable(config: dict[str, Any]) -> None:
-    """Tune entry point (function API): train one trial, report each evaluation, close its MLflow run."""
+    """Tune entry point (function API): train one trial, reporting each evaluation to Tune."""
     import torch
     from ray import tune
 
-    meta = config["sct_meta"]
-    context = tune.get_context()
-    trial_dir = Path(context.get_trial_dir()).resolve()
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, int(meta.get("cpus_per_trial", 1))))
-    cfg = trial_config(config, trial_dir / "run")
-    resume_from, run_id = _restore(trial_dir)
-    run = TrialRun.open(
-        meta,
-        context.get_trial_id(),
-        context.get_trial_name(),
-        run_id=run_id,
-        tags=trial_tags(config, cfg),
-        params=flatten(cfg),
-    )
-    last_step = 0
+    from sct.checkpoint import state_dirs
+    from sct.errors import UserError
+    from sct.storage import write_json
+    from sct.trainer import METRICS_FILE
 
-    def report(step: int, metrics: dict[str, float], checkpoint_dir: Path | None) -> None:
-        nonlocal last_step
-        last_step = int(step)
-        run.log_eval(metrics, step)
-        if checkpoint_dir is None:
+    payload = TrialPayload.of(config)
+    trial_id = tune.get_context().get_trial_id()
+    torch.set_num_threads(max(1, int(payload.cpus)))
+    run_dir = trial_dir(config, trial_id)
+    resume = bool(state_dirs(run_dir)) or (run_dir / METRICS_FILE).is_file()
+
+    def report(step: int, metrics: dict[str, float], state_dir: Path | None) -> None:
+        if state_dir is None:
             tune.report(dict(metrics))
             return
-        (Path(checkpoint_dir) / RUN_ID_FILE).write_text(run.run_id, encoding="utf-8")
-        tune.report(dict(metrics), checkpoint=tune.Checkpoint.from_directory(str(checkpoint_dir)))
+        with tempfile.TemporaryDirectory(prefix="sct-ray-ckpt-") as tmp:
+            write_json(Path(tmp) / "state.json", {M.STEP: step, "state": str(state_dir)})
+            tune.report(dict(metrics), checkpoint=tune.Checkpoint.from_directory(tmp))
 
-    train = resolve_train_fn(meta.get("train_fn", DEFAULT_TRAIN_FN))
+    train = resolve_train_fn(payload.train_fn)
     try:
-        result = train(cfg, report, resume_from=resume_from, show_progress=False)  # Ray logs: no bars
-    except SystemExit:  # Tune stopped the trial inside tune.report (ASHA): not a failure
-        run.stopped()
-        raise
-    except Exception:
-        run.fail(traceback.format_exc())
-        raise
-    run.finish(result, max(last_step, int(result.get("steps", last_step))))
-    tune.report({**result, "mlflow_run_id": run.run_id, "done_training": 1.0})
+        cfg = trial_config(config, trial_id)
+        result = train(cfg, report, resume=resume, overwrite=True, show_progress=False)  # Ray logs: no bars
+    except FloatingPointError as err:
+        tune.report({FAILURE: "diverged", FAILURE_REASON: str(err)})
+        return
+    except UserError as err:
+        tune.report({FAILURE: "invalid", FAILURE_REASON: str(err)})
+        return
+    tune.report({**result, DONE: 1.0})

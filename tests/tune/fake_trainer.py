@@ -1,6 +1,7 @@
 """A stand-in for :func:`sct.trainer.train` used by the Ray tests: instant, deterministic, scriptable.
 
-Behaviour is chosen by config values no real run uses: ``method.tau_ref == 0.013`` raises, and
+Behaviour is chosen by config values no real run uses: ``method.tau_ref == 0.013`` raises, ``0.017``
+diverges (FloatingPointError), and
 ``eval.batch_size == 7`` sleeps between evaluations and drops a marker file in ``data.cache_dir`` after the
 first checkpoint, so a test can interrupt the driver while a trial is half-way. ``eval.batch_size == 9``
 SIGKILLs the trial's own worker process once per trial (like an OOM kill or a lost node), right after its
@@ -19,22 +20,29 @@ from pathlib import Path
 from sct.config import SCTConfig
 
 FAIL_TAU = 0.013
+DIVERGE_TAU = 0.017
 SLOW_EVAL_BATCH = 7
 KILL_EVAL_BATCH = 9
 
 
-def train(cfg: SCTConfig, report=None, *, resume_from=None, show_progress: bool = True) -> dict[str, float]:
+def train(
+    cfg: SCTConfig, report=None, *, resume=False, overwrite=False, show_progress: bool = True
+) -> dict[str, float]:
     if math.isclose(cfg.method.tau_ref, FAIL_TAU):
         raise RuntimeError("fake trainer failure: tau_ref 0.013 is poisoned")
+    if math.isclose(cfg.method.tau_ref, DIVERGE_TAU):
+        raise FloatingPointError("loss is nan at step 2: training diverged (fake)")
     out = Path(cfg.run.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     step0, best, best_step = 0, float("-inf"), 0
+    states = sorted((out / "state").glob("step-*"))
+    resume_from = states[-1] if resume and states else None
     if resume_from is not None:
-        state = json.loads((Path(resume_from) / "state.json").read_text())
+        state = json.loads((resume_from / "state.json").read_text())
         step0, best, best_step = state["step"], state["best"], state["step"]
     total, every = cfg.optim.max_steps or 6, cfg.eval.every_steps
     slow = cfg.eval.batch_size == SLOW_EVAL_BATCH
-    trial = out.parent.name
+    trial = out.name
     if cfg.eval.batch_size == KILL_EVAL_BATCH and resume_from is not None:
         Path(cfg.data.cache_dir, f"resumed-{trial}").write_text(str(step0))
     for step in range(step0 + every, total + 1, every):
@@ -44,28 +52,31 @@ def train(cfg: SCTConfig, report=None, *, resume_from=None, show_progress: bool 
         improved = score > best
         if improved:
             best, best_step = score, step
-            (out / "best" / "model").mkdir(parents=True, exist_ok=True)
-            (out / "best" / "model" / "weights.txt").write_text(f"{score}\n")
-            (out / "best" / "state.json").write_text(json.dumps({"step": step, "best": best}))
+            (out / "model").mkdir(parents=True, exist_ok=True)
+            (out / "model" / "weights.txt").write_text(f"{score}\n")
+            state_dir = out / "state" / f"step-{step:09d}"
+            state_dir.mkdir(parents=True, exist_ok=True)
+            (state_dir / "state.json").write_text(json.dumps({"step": step, "best": best}))
         metrics = {
             "step": float(step),
             "epoch": 0.0,
             "loss": 1.0 / step,
             "lr": cfg.optim.lr,
-            "stsb_dev_spearman": score,
-            "best_stsb_dev_spearman": best,
+            "stsb_dev": score,
+            "best_stsb_dev": best,
             "examples_per_s": 100.0,
         }
         if report is not None:
-            report(step, metrics, out / "best" if improved else None)
+            report(step, metrics, state_dir if improved else None)
         killed = Path(cfg.data.cache_dir, f"killed-{trial}")
         if cfg.eval.batch_size == KILL_EVAL_BATCH and step > every and not killed.exists():
             killed.write_text(str(step))  # after report() returned: this step's checkpoint is Ray's
             os.kill(os.getpid(), signal.SIGKILL)
         if slow and improved:
             Path(cfg.data.cache_dir, f"marker-{trial}").write_text(str(step))
+    (out / "metrics.json").write_text(json.dumps({"best_stsb_dev": best}))
     return {
-        "best_stsb_dev_spearman": best,
+        "best_stsb_dev": best,
         "best_step": float(best_step),
         "steps": float(total),
         "train_seconds": 0.1,

@@ -95,7 +95,7 @@ def test_ablation_two_rows_two_seeds_and_a_failing_row(tiny_model_dir, tmp_path,
     code = ablate.main([*argv, "--max-concurrent", "2", *common(tiny_model_dir, tmp_path)])
     assert code == 1
     err = capsys.readouterr().err
-    assert err.count("FAILED: RuntimeError: fake trainer failure") == 2 and "2 trial(s) failed" in err
+    assert err.count("CRASHED: RuntimeError: fake trainer failure") == 2 and "2 trial(s) crashed" in err
     parent, children = runs(tmp_path, "mini")
     by_variant: dict[str, list] = {}
     for run in children:
@@ -134,7 +134,8 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
 
     changed = [*argv, "--resume", "--set", "optim.weight_decay=0.5"]
     assert sweep.main(changed) == 2
-    assert "refusing to resume 'resumable': the space/config changed (base)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "refusing to resume 'resumable': the space/config changed: base.optim.weight_decay: 0.01 -> 0.5" in err
 
     assert sweep.main([*argv, "--resume"]) == 0
     parent, after = runs(tmp_path, "resumable")

@@ -1,0 +1,109 @@
+"""Planning an ablation grid before Ray starts: rows × seeds over a base config, the experiment and its spec.
+
+The base config is the size's Table 1 point, or the best trial of a finished sweep (``--from-sweep``, read
+from MLflow). Every row's config is resolved here, so a row the config cannot express fails before Ray.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sct.config import SCTConfig
+from sct.config_io import apply_overrides, config_to_dict, flatten, resolve_config
+from sct.errors import UserError
+from sct.inputs import model_source, resolve_inputs
+from sct.presets import size_of
+from sct.tune import results, tracking
+from sct.tune.driver import (
+    Experiment,
+    base_overrides,
+    check_address,
+    check_storage,
+    check_tracking_uri,
+    fingerprint_config,
+    trial_resources,
+)
+from sct.tune.grids import AblationGrid, load_grid
+from sct.tune.runner import ExperimentSpec, GridPlan
+from sct.tune.spaces import load_space
+from sct.tune.trainable import TrialPayload
+
+
+def sweep_best(uri: str, experiment: str) -> dict[str, Any]:
+    """The searched keys of the best trial of sweep ``experiment``, from MLflow."""
+    experiment_id, parent = results.find_parent(uri, experiment)
+    keys = [k for k in parent.data.tags.get("sct.space_keys", "").split(",") if k]
+    children = tracking.child_runs(uri, experiment_id, parent.info.run_id)
+    runs = [r for r in children if r.info.status == "FINISHED" and "best_stsb_dev" in r.data.metrics]
+    if not runs or not keys:
+        raise UserError(f"--from-sweep {experiment}: no finished trial with a score in MLflow at {uri}")
+    best = max(runs, key=lambda r: r.data.metrics["best_stsb_dev"])
+    return {key: yaml.safe_load(best.data.params[key]) for key in keys if key in best.data.params}
+
+
+def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[SCTConfig]]:
+    grid = load_grid(args.grid)
+    if args.rows:
+        grid = grid.select([r.strip() for r in args.rows.split(",") if r.strip()])
+    if args.seeds < 1:
+        raise UserError(f"--seeds {args.seeds}: allowed >= 1")
+    storage = check_storage(Path(args.storage))
+    check_address(args.address)
+    tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
+    check_tracking_uri(tracking_uri)
+    base = resolve_config(args.model, args.config)
+    if args.from_sweep:
+        base = apply_overrides(base, sweep_best(tracking_uri, args.from_sweep), "--from-sweep")
+    base = resolve_inputs(apply_overrides(base, base_overrides(args, storage), "--set"))
+    teacher = base.distill.teacher or (model_source(args.teacher) if args.teacher else None)
+    configs = [grid.row_config(base, row.name, teacher) for row in grid.rows]
+    size = size_of(args.model) or size_of(base.model.name)
+    seeds = [base.optim.seed + i for i in range(args.seeds)]
+    name = args.experiment or f"{grid.name}-{size or Path(base.model.name).name}" + ("-smoke" if args.smoke else "")
+    rows = {row.name: grid.row_overrides(row.name, teacher) for row in grid.rows}
+    fingerprint = {"kind": "ablation", "rows": rows, "base": fingerprint_config(base), "seeds": seeds}
+    exp = Experiment(name, storage, tracking_uri, fingerprint)
+    if not args.dry_run:
+        exp.open(args.resume)
+    resources = trial_resources(dict(load_space(size).resources) if size else {}, args)
+    payload = TrialPayload(
+        base=config_to_dict(base),
+        kind="ablation",
+        trials_root=str(exp.trials_root),
+        size=size,
+        train_fn=args.trainer,
+        cpus=resources["cpu"],
+        rows=rows,
+        paper_delta={row.name: grid.paper_delta(row.name, size) for row in grid.rows},
+    )
+    tags = {"sct.kind": "ablation", "sct.size": str(size), "sct.grid": grid.name, "sct.baseline": grid.baseline}
+    spec = ExperimentSpec(
+        experiment=exp,
+        payload=payload,
+        search=GridPlan(list(rows), seeds),
+        resources=resources,
+        num_samples=len(rows) * len(seeds),
+        max_concurrent=args.max_concurrent or 2,
+        tags=tags | {"sct.rows": ",".join(rows)},
+        address=args.address,
+        dashboard=args.dashboard,
+    )
+    return spec, grid, configs
+
+
+def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig]) -> None:
+    exp, seeds = spec.experiment, spec.search.seeds  # type: ignore[union-attr]
+    print(f"ablation {exp.name} ({grid.path}): {len(spec.payload.rows)} rows x {len(seeds)} seeds = {spec.num_samples}")
+    for name, overrides in spec.payload.rows.items():
+        delta = spec.payload.paper_delta.get(name)
+        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}")
+    print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
+    print(f"resources per trial: cpu {spec.resources['cpu']:g}, gpu {spec.resources['gpu']:g}")
+    print(f"experiment dir: {exp.path}")
+    print(f"tracking uri: {exp.tracking_uri}")
+    for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir"):
+        print(f"  {key}: {flatten(configs[0])[key]}")

@@ -1,0 +1,134 @@
+"""The driver-side MLflow writer: a Ray Tune callback that keeps one child run per trial, exactly once.
+
+On a trial's first result after this driver started (a new trial, a retried one, or any trial after
+``--resume``), its child run is found by the Ray trial id tag or created, and the last evaluation step
+already logged is read back; later results log only newer steps. The final result logs the test scores
+once. Ending a trial sets the run's status: FINISHED (trained to the end), FAILED with tag ``sct.failure``
+(diverged / invalid / crash, the reason in ``sct.failure_reason`` and ``error.txt``) or KILLED with
+``sct.early_stopped`` (stopped by the scheduler).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sct import metrics as M
+from sct.config_io import flatten
+from sct.tune import tracking
+from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, trial_config, trial_dir
+
+FINAL_KEYS = (M.BEST_STSB_DEV, M.BEST_STEP, M.TRAIN_SECONDS)
+
+
+def _callback_base() -> type:
+    from ray.tune import Callback
+
+    return Callback
+
+
+class MlflowTrials(_callback_base()):  # type: ignore[misc]
+    """Mirror every trial of one experiment into MLflow child runs of ``parent_id``."""
+
+    def __init__(self, uri: str, experiment_id: str, parent_id: str, name_run: Any = None) -> None:
+        self.uri, self.experiment_id, self.parent_id = uri, experiment_id, parent_id
+        self.name_run = name_run
+        self._runs: dict[str, str] = {}  # trial id -> run id
+        self._last_step: dict[str, int] = {}  # trial id -> last evaluation step logged
+        self._final_logged: set[str] = set()
+        self._client: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
+        state = self.__dict__.copy()
+        state.update(_client=None, _runs={}, _last_step={}, _final_logged=set())
+        return state
+
+    @property
+    def mlflow(self) -> Any:
+        if self._client is None:
+            self._client = tracking.client(self.uri)
+        return self._client
+
+    def run_id(self, trial: Any) -> str:
+        """The trial's child run: cached, found by its trial id tag, or created (with params and tags)."""
+        trial_id = trial.trial_id
+        if trial_id in self._runs:
+            return self._runs[trial_id]
+        found = self.mlflow.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{tracking.PARENT_TAG}` = '{self.parent_id}' and "
+            f"tags.`{tracking.TRIAL_TAG}` = '{trial_id}'",
+            max_results=1,
+        )
+        if found:
+            run = found[0]
+            history = self.mlflow.get_metric_history(run.info.run_id, M.STSB_DEV)
+            self._last_step[trial_id] = max((m.step for m in history), default=0)
+            if M.TEST_AVG in run.data.metrics or M.BEST_STEP in run.data.metrics:
+                self._final_logged.add(trial_id)
+            if run.info.status != "RUNNING":
+                self.mlflow.update_run(run.info.run_id, status="RUNNING")
+            self._runs[trial_id] = run.info.run_id
+            return run.info.run_id
+        cfg = trial_config(trial.config, trial_id)
+        name = self.name_run(trial) if self.name_run is not None else str(trial)
+        tags = {tracking.PARENT_TAG: self.parent_id, tracking.TRIAL_TAG: trial_id, "ray.trial_name": str(trial)}
+        tags |= tracking.trial_tags(trial.config, cfg.optim.seed)
+        run = self.mlflow.create_run(self.experiment_id, run_name=name, tags=tags)
+        tracking.log_params(self.mlflow, run.info.run_id, flatten(cfg))
+        self._runs[trial_id], self._last_step[trial_id] = run.info.run_id, 0
+        return run.info.run_id
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        run_id = self.run_id(trial)
+        if FAILURE in result:
+            return
+        if DONE in result:
+            if trial.trial_id not in self._final_logged:
+                final = {k: v for k, v in result.items() if k.startswith("test_") or k in FINAL_KEYS}
+                tracking.log_metrics(self.mlflow, run_id, final, int(result.get(M.STEPS, 0)))
+                self._final_logged.add(trial.trial_id)
+            return
+        step = int(result.get(M.STEP, 0))
+        if step > self._last_step.get(trial.trial_id, 0):
+            metrics = {k: result[k] for k in M.EVAL_KEYS if k in result and k != M.STEP}
+            tracking.log_metrics(self.mlflow, run_id, metrics, step)
+            self._last_step[trial.trial_id] = step
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        run_id = self.run_id(trial)
+        last = trial.last_result or {}
+        if FAILURE in last:
+            self.fail(run_id, str(last[FAILURE]), str(last.get(FAILURE_REASON, "")))
+        elif DONE in last:
+            self.log_trial_files(trial, run_id)
+            self.mlflow.set_terminated(run_id, "FINISHED")
+        else:
+            self.mlflow.set_tag(run_id, "sct.early_stopped", "true")
+            self.mlflow.set_terminated(run_id, "KILLED")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        error = trial.get_error() if hasattr(trial, "get_error") else None
+        self.fail(self.run_id(trial), "crash", str(error or "the trial process failed (see Ray's error.txt)"))
+
+    def fail(self, run_id: str, kind: str, reason: str) -> None:
+        lines = [line for line in reason.strip().splitlines() if line.strip()]
+        self.mlflow.set_tag(run_id, "sct.failure", kind)
+        self.mlflow.set_tag(run_id, "sct.failure_reason", (lines[-1] if lines else kind)[:4000])
+        if reason:
+            self.mlflow.log_text(run_id, reason, "error.txt")
+        self.mlflow.set_terminated(run_id, "FAILED")
+
+    def log_trial_files(self, trial: Any, run_id: str) -> None:
+        """The trial's final ``metrics.json`` and resolved ``config.yaml`` as run artifacts."""
+        folder = trial_dir(trial.config, trial.trial_id)
+        for name in ("metrics.json", "config.yaml"):
+            if (folder / name).is_file():
+                self.mlflow.log_artifact(run_id, str(folder / name))
+
+
+def close_dangling(uri: str, experiment_id: str, parent_id: str) -> None:
+    """After ``fit``: no child run stays RUNNING (an interrupted trial's run is KILLED until it resumes)."""
+    mlflow = tracking.client(uri)
+    for run in tracking.child_runs(uri, experiment_id, parent_id):
+        if run.info.status == "RUNNING":
+            mlflow.set_terminated(run.info.run_id, "KILLED")

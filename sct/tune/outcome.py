@@ -1,0 +1,113 @@
+"""What a finished ``Tuner.fit`` produced, read from the ``ResultGrid`` alone: who finished, failed, stopped.
+
+The run was *interrupted* (Ctrl-C, SIGUSR1) when a trial never reached a terminal state: :func:`end_log`
+records each trial that completed or errored (``trials_ended.txt``, kept across resumes), since Ray marks
+every live trial TERMINATED while shutting down and the grid alone cannot tell.
+
+A trial *finished* when its last result carries ``done_training``; it *diverged*/was *invalid* when it carries
+``sct_failure`` (a result of the experiment, not a crash); it *crashed* when Ray reports an error after its
+retries; otherwise the scheduler stopped it early. Only a finished trial can be the best.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sct.metrics import PRIMARY
+from sct.tune.driver import Experiment
+from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON
+
+ENDED_FILE = "trials_ended.txt"
+
+
+def end_log(exp: Experiment) -> Any:
+    """A Tune callback appending the id of every trial that reached a terminal state (completed or errored)."""
+    from ray.tune import Callback
+
+    class EndLog(Callback):
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def _log(self, trial: Any) -> None:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(trial.trial_id + "\n")
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._log(trial)
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._log(trial)
+
+    return EndLog(str(exp.path / ENDED_FILE))
+
+
+def ended_trials(exp: Experiment) -> set[str]:
+    path = exp.path / ENDED_FILE
+    return set(path.read_text(encoding="utf-8").split()) if path.is_file() else set()
+
+
+@dataclass
+class TrialEnd:
+    trial_id: str
+    status: str  # finished | diverged | invalid | crashed | stopped
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    reason: str = ""
+    model_dir: Path | None = None
+
+
+@dataclass
+class Outcome:
+    trials: list[TrialEnd] = field(default_factory=list)
+    interrupted: bool = False
+
+    @classmethod
+    def of(cls, grid: Any, num_samples: int, exp: Experiment) -> Outcome:
+        trials = []
+        for result in grid:
+            metrics = dict(result.metrics or {})
+            trial_id = str(metrics.get("trial_id") or Path(result.path).name.split("_")[2])
+            if result.error is not None:
+                lines = [line for line in str(result.error).strip().splitlines() if line.strip()]
+                end = TrialEnd(trial_id, "crashed", metrics, result.config, lines[-1] if lines else "error")
+            elif FAILURE in metrics:
+                end = TrialEnd(trial_id, str(metrics[FAILURE]), metrics, result.config, str(metrics[FAILURE_REASON]))
+            elif DONE in metrics:
+                end = TrialEnd(
+                    trial_id, "finished", metrics, result.config, model_dir=exp.trials_root / trial_id / "model"
+                )
+            else:
+                end = TrialEnd(trial_id, "stopped", metrics, result.config)
+            trials.append(end)
+        ended = ended_trials(exp)
+        return cls(trials, interrupted=any(t.trial_id not in ended for t in trials) or len(grid) < num_samples)
+
+    def count(self, status: str) -> int:
+        return sum(t.status == status for t in self.trials)
+
+    @property
+    def crashed(self) -> bool:
+        return self.count("crashed") > 0
+
+    @property
+    def best(self) -> TrialEnd | None:
+        finished = [t for t in self.trials if t.status == "finished" and PRIMARY in t.metrics]
+        return max(finished, key=lambda t: t.metrics[PRIMARY], default=None)
+
+    def describe(self) -> str:
+        statuses = ("finished", "stopped", "diverged", "invalid", "crashed")
+        parts = [f"{self.count(s)} {s}" for s in statuses if self.count(s)]
+        return f"{len(self.trials)} trials: " + (", ".join(parts) or "none ended")
+
+    def print(self) -> None:
+        """One line of counts; each diverged/invalid trial (results) and each crash (stderr) with its reason."""
+        print(self.describe())
+        for trial in self.trials:
+            if trial.status in ("diverged", "invalid", "crashed"):
+                stream = sys.stderr if trial.status == "crashed" else sys.stdout
+                print(f"trial {trial.trial_id} {trial.status.upper()}: {trial.reason}", file=stream)
+        if self.crashed:
+            print(f"{self.count('crashed')} trial(s) crashed", file=sys.stderr)
