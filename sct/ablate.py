@@ -9,6 +9,7 @@ errored; 2 for bad input found before Ray starts (issue 3, §3).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import yaml
 
 from sct.config_io import apply_overrides, config_to_dict, flatten, resolve_config
 from sct.presets import size_of
-from sct.tune import finish, results, runner, tracking
+from sct.tune import finish, preflight, results, runner, tracking
 from sct.tune.driver import (
     SMOKE_OVERRIDES,
     Experiment,
@@ -45,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
     parser.add_argument("--rows", help="comma-separated subset of rows to run")
     parser.add_argument("--from-sweep", metavar="EXPERIMENT", help="take the best config of a finished sweep")
+    parser.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="run the rows whose inputs exist here; skip (and record) rows missing a model, WordNet or data",
+    )
     add_common_args(parser)
     return parser
 
@@ -75,6 +81,7 @@ def plan(args: argparse.Namespace) -> tuple[runner.TunerSpec, AblationGrid, list
     overrides = (SMOKE_OVERRIDES if args.smoke else {}) | path_overrides(args, storage)
     base = absolute_paths(resolve_config_or_fail(apply_overrides, base, overrides, "--set"))
     teacher = absolute_model(args.teacher, "--teacher") if args.teacher else None
+    grid, skipped = resolve_config_or_fail(preflight.select_available, grid, base, teacher, args.skip_unavailable)
     configs = [resolve_config_or_fail(grid.row_config, base, row.name, teacher) for row in grid.rows]
     check_sts(base)
     size = size_of(args.model) or size_of(base.model.name)
@@ -91,6 +98,7 @@ def plan(args: argparse.Namespace) -> tuple[runner.TunerSpec, AblationGrid, list
     meta = trial_meta("ablation", size, tracking_uri, args, resources)
     meta["rows"] = rows
     meta["paper_delta"] = {row.name: grid.paper_delta(row.name, size) for row in grid.rows}
+    meta["skipped"] = skipped
     spec = runner.TunerSpec(
         kind="ablation",
         experiment=exp,
@@ -117,6 +125,8 @@ def print_plan(spec: runner.TunerSpec, grid: AblationGrid, configs: list[Any]) -
     for name, overrides in meta["rows"].items():
         delta = meta["paper_delta"].get(name)
         print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}")
+    for name, reason in meta.get("skipped", {}).items():
+        print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
     print(f"seeds: {spec.param_space['seed']['grid_search']}; at most {spec.max_concurrent} trials at once")
     print(f"resources per trial: cpu {spec.resources['cpu']:g}, gpu {spec.resources['gpu']:g}")
     print(f"experiment dir: {exp.path}")
@@ -134,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         tags = {"sct.kind": "ablation", "sct.size": str(spec.param_space["sct_meta"]["size"]), "sct.grid": grid.name}
         tags |= {"sct.rows": ",".join(r.name for r in grid.rows), "sct.baseline": grid.baseline}
+        skipped = spec.param_space["sct_meta"]["skipped"]
+        tags |= {"sct.skipped": json.dumps(skipped)} if skipped else {}  # listed by sct.report
         runner.launch(spec, configs, tags, args.address)
     except PreflightError as err:
         print(f"sct.ablate: error: {err}", file=sys.stderr)
