@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from sct.config import STS_TASKS
 from sct.tune.stats import PairedDelta, Summary, paired_delta, summarize
 
 Table = list[dict[str, Any]]
+_METRIC_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. :/]")
 CE_NOTE = (
     "{row}: with stop-gradient targets CE − KL = H(target), a constant, so the gradients are identical to the "
     "KL baseline's and any difference can only be noise"
@@ -129,7 +131,8 @@ class AblationResult:
                 "ci_high": p.ci_high if p else None,
                 "paper_delta": row.paper_delta,
             }
-            out |= {f"{prefix}{row.name}.{k}": float(v) for k, v in values.items() if v is not None}
+            name = _METRIC_UNSAFE.sub("_", row.name)  # MLflow metric names: letters, digits, _ - . space : /
+            out |= {f"{prefix}{name}.{k}": float(v) for k, v in values.items() if v is not None}
         return out
 
 

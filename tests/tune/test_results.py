@@ -175,3 +175,20 @@ def test_queue_size_grid_draws_the_figure_4_curve(tmp_path: Path) -> None:
     assert (
         (exp.path / "results.md").read_text().startswith("ablation queue: best STS-B dev (best_stsb_dev; no test set")
     )
+
+
+def test_seed_reruns_of_a_sweep_best_config(tmp_path: Path, capsys) -> None:
+    uri = store(tmp_path)
+    experiment_id, parent_id = add_parent(uri, "sweep", {"sct.kind": "sweep", "sct.size": "bert-tiny"})
+    for seed, avg in (("42", 70.0), ("43", 71.0)):
+        add_child(uri, experiment_id, parent_id, {"sct.kind": "seeds", "sct.variant": "best", "sct.seed": seed},
+                  task_metrics(avg, ("stsb",)))  # fmt: skip
+    add_child(uri, experiment_id, parent_id, {"sct.kind": "sweep", "sct.variant": "sweep"}, task_metrics(60.0))
+    exp = Experiment("sweep", tmp_path / "runs", uri, {})
+    exp.state = {"parent_run_id": parent_id, "experiment_id": experiment_id}
+    table = finish.ablation_outputs(exp, ["best"], "best", {}, kind="seeds")
+    assert [row["variant"] for row in table] == ["best"] and "| best | 2 |" in capsys.readouterr().out
+    run = tracking.client(uri).get_run(parent_id)
+    assert run.data.metrics["seeds.best.mean"] == pytest.approx(70.5 + OFFSETS["stsb"])
+    assert run.data.metrics["seeds.best.sd"] == pytest.approx(statistics.stdev([70.0, 71.0]))
+    assert run.data.tags["sct.seeds.score"] == "test_stsb" and (exp.path / "seeds.csv").is_file()
