@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sct.config import STS_TASKS
-from sct.presets import PAPER_TEACHER, SIZES, paper_scores
+from sct.presets import PAPER_TEACHER, SIZES, paper_scores, size_overrides
 from sct.tune.ablation_results import Table, finished, metric_value
 
 AVG = "7-STS avg"
@@ -68,9 +69,13 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
         table.append({"task": task, "ours": _cell(mine), "paper": _cell(theirs), "ours_minus_paper": _cell(diff)})
     setting = f"distillation, teacher {teacher}" if teacher else "fine-tuning"
     notes = [f"ours: {what}; paper: SCT, Table 2 of Limkonchotiwat et al. (2023), {setting.split(',')[0]}"]
+    model = runs[0].data.params.get("model.name", "") if runs else ""
+    hub_id = size_overrides(size)["model.name"] if size else ""
     if size is None:
         notes.append("model size unknown (a custom model): the paper's numbers do not apply (n/a)")
-    elif teacher:
+    if size and model and Path(model).name != hub_id.split("/")[-1]:
+        notes.append(f"ours trained model.name={model}, not {hub_id}: the paper's {size} numbers are a reference only")
+    if size and teacher:
         name, avg = PAPER_TEACHER
         notes.append(f"the paper's teacher is {name} (7-STS avg {avg}); ours is {teacher}; per-task numbers n/a")
     if AVG not in ours:

@@ -83,7 +83,9 @@ def test_sweep_best_trial_beside_the_paper(tmp_path: Path, capsys, size: str, te
     experiment_id, parent_id = add_parent(uri, "sweep", tags)
     for lr, avg in (("0.0003", 71.0), ("0.0005", 73.0)):
         child = {"sct.kind": "sweep", "sct.variant": "sweep", "sct.seed": "42"}
-        add_child(uri, experiment_id, parent_id, child, task_metrics(avg), {"optim.lr": lr, "distill.teacher": teacher})
+        model = "/hub/google/bert_uncased_L-4_H-512_A-8" if size == "bert-small" else f"/models/{size}"
+        params = {"optim.lr": lr, "distill.teacher": teacher, "model.name": model}
+        add_child(uri, experiment_id, parent_id, child, task_metrics(avg), params)
     code, out, err = run_report(capsys, "sweep", "--tracking-uri", uri)
     assert code == 0 and err == ""
     assert out.splitlines()[0] == f"sweep sweep ({size}): top 10 trials by best STS-B dev"
@@ -96,6 +98,10 @@ def test_sweep_best_trial_beside_the_paper(tmp_path: Path, capsys, size: str, te
         assert "the paper's teacher is BERT-Large-SimCSE (7-STS avg 78.41)" in out
     if size == "None":
         assert "the paper's numbers do not apply (n/a)" in out
+    elif size == "bert-mini":  # /models/bert-mini is not the hub id google/bert_uncased_L-4_H-256_A-4
+        assert "the paper's bert-mini numbers are a reference only" in out
+    else:
+        assert "reference only" not in out
 
 
 def test_paper_table_2_is_consistent() -> None:
