@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
     parser.add_argument("--rows", help="comma-separated subset of rows to run")
     parser.add_argument("--from-sweep", metavar="EXPERIMENT", help="take the best config of a finished sweep")
+    parser.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="run the rows whose inputs exist here; skip (and record) rows missing a model, WordNet or data",
+    )
     add_common_args(parser)
     return parser
 

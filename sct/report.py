@@ -2,7 +2,11 @@
 
 Reads MLflow only (never Ray's files), so it works from any machine that reaches the tracking server: for a
 sweep the top trials with their hyperparameters; for an ablation one row per variant with mean ± sd over seeds
-of the 7-STS average, Δ against the baseline row and the paper's Δ beside it (issue 3, §5).
+of the score that was actually averaged (named in the title), Δ against the baseline row paired by seed with a
+95% CI, and the paper's Δ beside it; then our per-task scores beside the paper's Table 2 (the sweep's best
+trial, or the grid's baseline row). ``--format md`` prints title, table and notes on stdout; ``--format csv``
+prints only the table as CSV on stdout (title, notes and the paper comparison go to stderr), so
+``python -m sct.report X --format csv > table.csv`` gives a file the csv module reads.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from sct.tune import results, tracking
 
@@ -24,19 +29,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _notes(notes: list[str], out: TextIO) -> None:
+    for note in notes:
+        print(f"- {note}", file=out)
+
+
+def print_report(report: results.Report, fmt: str) -> None:
+    """Markdown: everything on stdout. CSV: the table on stdout, the rest on stderr."""
+    side = sys.stdout if fmt == "md" else sys.stderr
+    print(report.title, file=side)
+    if fmt == "csv":
+        print(results.to_csv(report.table), end="")
+    else:
+        print()
+        print(results.to_markdown(report.table), end="")
+    if report.notes:
+        print(file=side)
+        _notes(report.notes, side)
+    comparison = report.comparison
+    if comparison is not None:
+        print(f"\n{comparison.title}\n", file=side)
+        print(results.to_markdown(comparison.table), end="", file=side)
+        if comparison.notes:
+            print(file=side)
+            _notes(comparison.notes, side)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     uri = args.tracking_uri or tracking.default_tracking_uri(Path(args.storage))
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        print(f"sct.report: error: no MLflow store at {uri}", file=sys.stderr)
+        print(f"sct.report: error: no MLflow store at {uri}: pass --storage DIR or --tracking-uri URI", file=sys.stderr)
         return 2
     try:
-        kind, table = results.experiment_table(uri, args.experiment, args.top)
+        report = results.experiment_report(uri, args.experiment, args.top)
     except ValueError as err:
         print(f"sct.report: error: {err}", file=sys.stderr)
         return 2
-    print(f"{kind} {args.experiment}")
-    print(results.to_markdown(table) if args.format == "md" else results.to_csv(table), end="")
+    print_report(report, args.format)
     return 0
 
 

@@ -35,8 +35,9 @@ def test_read_json_names_a_cut_file(tmp_path) -> None:
 
 def test_lock_refuses_a_second_holder_and_names_it(tmp_path) -> None:
     with DirLock(tmp_path, "--output"):
+        code = f"from sct.storage import DirLock; DirLock({str(tmp_path)!r}, '--output').acquire()"
         child = subprocess.run(
-            [sys.executable, "-c", f"from sct.storage import DirLock; DirLock({str(tmp_path)!r}, '--output').acquire()"],
+            [sys.executable, "-c", code],
             capture_output=True,
             text=True,
         )

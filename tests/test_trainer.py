@@ -9,11 +9,11 @@ import pytest
 import torch
 from transformers import AutoModel
 
+from sct.checkpoint import state_dirs
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.encoder import SentenceEncoder
 from sct.objective import SCTObjective
-from sct.checkpoint import state_dirs
 from sct.trainer import train
 from tests.conftest import FIXTURES, tiny_bert_config
 

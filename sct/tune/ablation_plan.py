@@ -7,6 +7,7 @@ from MLflow). Every row's config is resolved here, so a row the config cannot ex
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sct.config_io import apply_overrides, config_to_dict, flatten, resolve_conf
 from sct.errors import UserError
 from sct.inputs import model_source, resolve_inputs
 from sct.presets import size_of
-from sct.tune import results, tracking
+from sct.tune import preflight, results, tracking
 from sct.tune.driver import (
     Experiment,
     base_overrides,
@@ -60,6 +61,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
         base = apply_overrides(base, sweep_best(tracking_uri, args.from_sweep), "--from-sweep")
     base = resolve_inputs(apply_overrides(base, base_overrides(args, storage), "--set"))
     teacher = base.distill.teacher or (model_source(args.teacher) if args.teacher else None)
+    grid, skipped = preflight.select_available(grid, base, teacher, args.skip_unavailable)
     configs = [grid.row_config(base, row.name, teacher) for row in grid.rows]
     size = size_of(args.model) or size_of(base.model.name)
     seeds = [base.optim.seed + i for i in range(args.seeds)]
@@ -81,6 +83,8 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
         paper_delta={row.name: grid.paper_delta(row.name, size) for row in grid.rows},
     )
     tags = {"sct.kind": "ablation", "sct.size": str(size), "sct.grid": grid.name, "sct.baseline": grid.baseline}
+    if skipped:
+        tags["sct.skipped"] = json.dumps(skipped)  # listed by sct.report
     spec = ExperimentSpec(
         experiment=exp,
         payload=payload,
@@ -101,6 +105,8 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
         print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}")
+    for name, reason in json.loads(spec.tags.get("sct.skipped", "{}")).items():
+        print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
     print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
     print(f"resources per trial: cpu {spec.resources['cpu']:g}, gpu {spec.resources['gpu']:g}")
     print(f"experiment dir: {exp.path}")

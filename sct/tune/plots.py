@@ -48,29 +48,46 @@ def sweep_plots(optuna_db: Path, study_name: str, out_dir: Path) -> list[Path]:
 
 
 def ablation_bars(
-    scores: dict[str, list[float]], order: list[str], baseline: str, paper: dict[str, float | None], path: Path
+    names: list[str],
+    deltas: list[float | None],
+    intervals: list[tuple[float, float] | None],
+    paper: list[float | None],
+    baseline: str,
+    score_label: str,
+    path: Path,
 ) -> Path | None:
-    """Δ (mean ± sd over seeds) of each row against the baseline row, with the paper's Δ as a second bar."""
-    names = [n for n in order if scores.get(n)]
-    if not scores.get(baseline) or not names:
-        print("ablation plot skipped: the baseline row has no finished run")
+    """Our Δ per row (paired by seed, 95% CI as error bars) beside the paper's Δ, against ``baseline``.
+
+    Rows without a Δ are left out; a row with fewer than 2 paired seeds gets its bar without an error bar and
+    a "no CI" mark; the paper's bars are drawn only where the paper gives a number (the others are marked
+    "paper n/a"), so the "paper Δ" legend entry always stands for visible bars.
+    """
+    shown = [i for i, delta in enumerate(deltas) if delta is not None]
+    if not shown:
+        print("ablation plot skipped: no row has a Δ against the baseline (did the baseline row finish?)")
         return None
     plt = _pyplot()
-    base = statistics.fmean(scores[baseline])
-    ours = [statistics.fmean(scores[n]) - base for n in names]
-    sds = [statistics.stdev(scores[n]) if len(scores[n]) > 1 else 0.0 for n in names]
-    theirs = [paper.get(n) for n in names]
-    x = list(range(len(names)))
-    figure, axes = plt.subplots(figsize=(max(6, 0.8 * len(names) + 2), 4.5))
-    axes.bar([i - 0.2 for i in x], ours, width=0.4, yerr=sds, capsize=3, label="ours (mean ± sd)")
-    axes.bar([i + 0.2 for i in x], [t if t is not None else 0.0 for t in theirs], width=0.4, label="paper")
-    for i, value in enumerate(theirs):
-        if value is None:
-            axes.text(i + 0.2, 0, "n/a", ha="center", va="bottom", fontsize=7)
+    x = list(range(len(shown)))
+    ours = [float(deltas[i]) for i in shown]  # type: ignore[arg-type]
+    errors = [[0.0] * len(shown), [0.0] * len(shown)]
+    for j, i in enumerate(shown):
+        interval = intervals[i]
+        if interval is not None:
+            errors[0][j], errors[1][j] = ours[j] - interval[0], interval[1] - ours[j]
+    figure, axes = plt.subplots(figsize=(max(6, 0.9 * len(shown) + 2), 4.5))
+    axes.bar([v - 0.2 for v in x], ours, width=0.4, yerr=errors, capsize=3, label="ours: Δ paired by seed, 95% CI")
+    with_paper = [(j, paper[i]) for j, i in enumerate(shown) if paper[i] is not None]
+    if with_paper:
+        axes.bar([j + 0.2 for j, _ in with_paper], [v for _, v in with_paper], width=0.4, label="paper Δ")
+    for j, i in enumerate(shown):
+        if paper[i] is None:
+            axes.text(j + 0.2, 0, "paper\nn/a", ha="center", va="bottom", fontsize=7)
+        if intervals[i] is None:
+            axes.text(j - 0.2, ours[j], "no CI", ha="center", va="bottom", fontsize=7)
     axes.axhline(0, color="black", linewidth=0.8)
-    axes.set_xticks(x, names, rotation=40, ha="right")
-    axes.set_ylabel(f"Δ 7-STS avg vs {baseline}")
-    axes.legend()
+    axes.set_xticks(x, [names[i] for i in shown], rotation=40, ha="right")
+    axes.set_ylabel(f"Δ vs {baseline}: {score_label}", fontsize=8)
+    axes.legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
@@ -78,8 +95,15 @@ def ablation_bars(
     return path
 
 
-def queue_curve(points: dict[int, list[float]], path: Path) -> Path | None:
-    """Mean ± sd 7-STS average against k (log2 axis): Figure 4."""
+def queue_curve(
+    points: dict[int, list[float]], path: Path, *, best_k: int | None = None, score_label: str = "7-STS average"
+) -> Path | None:
+    """Mean ± sd of the score against the queue size k (log2 axis), with the paper's marks: Figure 4.
+
+    ``best_k`` is the paper's best k for the model size (Table 1: 131072 for BERT-Tiny, 65536 for BERT-Small);
+    the paper's text says the score rises up to k = 16384 for all models, marked as well.
+    """
+    rise_until = 16384  # §5 / Figure 4: the score rises with k up to 16384 for all models
     ks = sorted(k for k, values in points.items() if values)
     if not ks:
         return None
@@ -87,10 +111,14 @@ def queue_curve(points: dict[int, list[float]], path: Path) -> Path | None:
     means = [statistics.fmean(points[k]) for k in ks]
     sds = [statistics.stdev(points[k]) if len(points[k]) > 1 else 0.0 for k in ks]
     figure, axes = plt.subplots(figsize=(7, 4))
-    axes.errorbar(ks, means, yerr=sds, marker="o", capsize=3)
+    axes.errorbar(ks, means, yerr=sds, marker="o", capsize=3, label="ours: mean ± sd over seeds")
+    axes.axvline(rise_until, color="grey", linestyle=":", label=f"paper: rises up to k={rise_until}")
+    if best_k is not None:
+        axes.axvline(best_k, color="red", linestyle="--", label=f"paper's best k = {best_k}")
     axes.set_xscale("log", base=2)
     axes.set_xlabel("queue size k")
-    axes.set_ylabel("7-STS average (Spearman x 100)")
+    axes.set_ylabel(f"{score_label} (Spearman x 100)", fontsize=8)
+    axes.legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)

@@ -1,8 +1,9 @@
 """Paper-style results tables built from MLflow alone (issue 3, §5): sweeps and ablations.
 
-Sweeps: the top trials by best STS-B dev with their searched hyperparameters and 7-STS test average.
-Ablations: one row per variant — mean ± sd over seeds of the 7-STS test average, Δ against the baseline row,
-and the paper's Δ beside it (stored as the child runs' ``sct.paper_delta`` tag by the driver).
+Sweeps: the top trials by best STS-B dev with their searched hyperparameters and test average, and the best
+trial's per-task scores beside the paper's Table 2 (:mod:`sct.tune.paper_compare`). Ablations: one row per
+variant — mean ± sd over seeds of the score actually averaged, Δ against the baseline row paired by seed with a
+95% CI, and the paper's Δ beside it (:mod:`sct.tune.ablation_results`, arithmetic in :mod:`sct.tune.stats`).
 """
 
 from __future__ import annotations
@@ -10,21 +11,30 @@ from __future__ import annotations
 import csv
 import io
 import math
-import statistics
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sct.tune import tracking
+from sct.errors import UserError
+from sct.tune import ablation_results, paper_compare, tracking
 
 Table = list[dict[str, Any]]
 
 
+def experiment_names(uri: str) -> list[str]:
+    """Names of the experiments in the store at ``uri`` (sorted; MLflow's 'Default' left out)."""
+    found = tracking.client(uri).search_experiments(max_results=1000)
+    return sorted(e.name for e in found if e.name != "Default")
+
+
 def find_parent(uri: str, experiment: str) -> tuple[str, Any]:
-    """(experiment id, latest parent run) of experiment ``experiment``; ValueError naming it when absent."""
+    """(experiment id, latest parent run) of experiment ``experiment``; UserError listing those that exist."""
     mlflow = tracking.client(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
-        raise ValueError(f"no MLflow experiment {experiment!r} at {uri}")
+        names = experiment_names(uri)
+        known = ", ".join(names) if names else "none"
+        raise UserError(f"no MLflow experiment {experiment!r} at {uri}: experiments there: {known}")
     runs = mlflow.search_runs(
         [exp.experiment_id],
         filter_string="tags.`sct.role` = 'parent'",
@@ -32,7 +42,7 @@ def find_parent(uri: str, experiment: str) -> tuple[str, Any]:
         max_results=1,
     )
     if not runs:
-        raise ValueError(f"MLflow experiment {experiment!r} at {uri} has no sct parent run")
+        raise UserError(f"MLflow experiment {experiment!r} at {uri} has no sct parent run (made by sct.sweep/ablate)")
     return exp.experiment_id, runs[0]
 
 
@@ -64,44 +74,15 @@ def sweep_table(parent: Any, children: list[Any], top: int = 10) -> Table:
     return table
 
 
-def variant_scores(children: list[Any]) -> dict[str, list[float]]:
-    """7-STS test averages of finished runs per ``sct.variant`` (best dev when no test sets were scored)."""
-    out: dict[str, list[float]] = {}
-    for run in children:
-        if run.info.status != "FINISHED":
-            continue
-        metrics = run.data.metrics
-        score = metrics.get("test_avg", metrics.get("best_stsb_dev"))
-        if score is not None and math.isfinite(score) and abs(score) < 1e300:  # MLflow stores -inf as -1.8e308
-            out.setdefault(run.data.tags.get("sct.variant", "?"), []).append(float(score))
-    return out
+def variant_scores(children: list[Any], metric: str | None = None) -> dict[str, list[float]]:
+    """Scores of finished runs per ``sct.variant``: ``metric``, or the one :func:`choose_score` picks."""
+    metric = metric or ablation_results.choose_score(children).metric
+    return {name: list(seeds.values()) for name, seeds in ablation_results.seed_scores(children, metric).items()}
 
 
-def ablation_table(parent: Any, children: list[Any]) -> Table:
-    """One row per variant in grid order: n, mean ± sd, Δ vs the baseline row, the paper's Δ."""
-    order = [r for r in parent.data.tags.get("sct.rows", "").split(",") if r]
-    baseline = parent.data.tags.get("sct.baseline", order[0] if order else "")
-    scores = variant_scores(children)
-    paper = {r.data.tags.get("sct.variant"): r.data.tags.get("sct.paper_delta", "") for r in children}
-    names = order + sorted(set(scores) - set(order))
-    base = statistics.fmean(scores[baseline]) if scores.get(baseline) else None
-    table: Table = []
-    for name in names:
-        values = scores.get(name, [])
-        mean = statistics.fmean(values) if values else None
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0 if values else None
-        delta = None if mean is None or base is None else mean - base
-        table.append(
-            {
-                "variant": name,
-                "n": len(values),
-                "mean": _fmt(mean),
-                "sd": _fmt(sd),
-                "delta": _fmt(delta),
-                "paper_delta": paper.get(name) or "n/a",
-            }
-        )
-    return table
+def ablation_table(parent: Any, children: list[Any], paper: dict[str, float | None] | None = None) -> Table:
+    """One row per variant in grid order: n, mean ± sd, Δ paired by seed with its 95% CI, the paper's Δ."""
+    return ablation_results.analyse(parent, children, paper).table()
 
 
 def to_markdown(table: Table) -> str:
@@ -123,19 +104,50 @@ def to_csv(table: Table) -> str:
     return buffer.getvalue()
 
 
-def experiment_table(uri: str, experiment: str, top: int = 10) -> tuple[str, Table]:
-    """(kind, table) of the latest parent run of ``experiment``: what ``sct.report`` prints."""
+@dataclass
+class Report:
+    """What ``sct.report`` prints for one experiment: a titled table, notes, and ours vs the paper per task."""
+
+    kind: str
+    title: str
+    table: Table
+    notes: list[str] = field(default_factory=list)
+    comparison: paper_compare.Comparison | None = None
+
+
+def experiment_report(uri: str, experiment: str, top: int = 10) -> Report:
+    """The report of the latest parent run of ``experiment``: a sweep's top trials or an ablation's rows."""
     experiment_id, parent = find_parent(uri, experiment)
     children = tracking.child_runs(uri, experiment_id, parent.info.run_id)
     kind = parent.data.tags.get("sct.kind", "sweep")
-    table = sweep_table(parent, children, top) if kind == "sweep" else ablation_table(parent, children)
-    return kind, table
+    size = parent.data.tags.get("sct.size", "")
+    if kind == "sweep":
+        sweep_runs = [r for r in children if r.data.tags.get("sct.kind", "sweep") == "sweep"]
+        title = f"sweep {experiment} ({size}): top {top} trials by best STS-B dev"
+        comparison = paper_compare.sweep_comparison(parent, sweep_runs)
+        return Report(kind, title, sweep_table(parent, sweep_runs, top), [], comparison)
+    runs = [r for r in children if r.data.tags.get("sct.kind", kind) == kind]
+    result = ablation_results.analyse(parent, runs)
+    grid = parent.data.tags.get("sct.grid", experiment)
+    title = f"{kind} {experiment} (grid {grid}, {size}): {result.score.label}, Δ vs '{result.baseline}' paired by seed"
+    comparison = paper_compare.baseline_comparison(parent, runs, result.baseline)
+    return Report(kind, title, result.table(), result.notes, comparison)
 
 
-def write_tables(table: Table, directory: Path, stem: str = "results") -> list[Path]:
-    """``<stem>.csv`` and ``<stem>.md`` in ``directory``."""
+def experiment_table(uri: str, experiment: str, top: int = 10) -> tuple[str, Table]:
+    """(kind, table) of the latest parent run of ``experiment`` (the table of :func:`experiment_report`)."""
+    report = experiment_report(uri, experiment, top)
+    return report.kind, report.table
+
+
+def write_tables(
+    table: Table, directory: Path, stem: str = "results", *, title: str = "", notes: list[str] | None = None
+) -> list[Path]:
+    """``<stem>.csv`` (the table only) and ``<stem>.md`` (title, table, notes) in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"{stem}.csv", directory / f"{stem}.md"]
     paths[0].write_text(to_csv(table), encoding="utf-8")
-    paths[1].write_text(to_markdown(table), encoding="utf-8")
+    head = f"{title}\n\n" if title else ""
+    tail = "".join(f"\n- {note}" for note in notes or []) + ("\n" if notes else "")
+    paths[1].write_text(head + to_markdown(table) + tail, encoding="utf-8")
     return paths

@@ -80,7 +80,7 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     capsys.readouterr()
     assert report.main(["sweep-bert-tiny-smoke", "--storage", str(tmp_path), "--format", "csv"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sweep sweep-bert-tiny-smoke\nrank,trial,status,optim.lr") and out.count("\n") == 4
+    assert out.startswith("rank,trial,status,optim.lr") and out.count("\n") == 3  # plain CSV, title on stderr
 
 
 def test_ablation_two_rows_two_seeds_and_a_failing_row(tiny_model_dir, tmp_path, capsys) -> None:

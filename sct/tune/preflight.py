@@ -1,0 +1,191 @@
+"""Which rows of an ablation grid can run where the user is, checked before Ray starts (all rows at once).
+
+A grid row can need inputs the base config does not: a masked LM for ``data.augmentation: mlm``, nltk and
+WordNet for ``synonym``, a two-column ``view1<TAB>view2`` training file for ``back_translation``, a teacher
+for the distillation grids. Finding out inside a trial costs a Ray start and a failed run per seed, one
+missing input at a time; here every row is checked in a second or two, and every missing input is reported
+together, each with its fix. ``sct.ablate`` refuses such a grid (exit 2) unless ``--skip-unavailable``, which
+runs the other rows and records the skipped ones (parent tag ``sct.skipped``, listed by ``sct.report``).
+
+The checks mirror what the data code does: :mod:`sct.data.mlm_views` loads ``data.mlm_model`` or else the
+student's checkpoint with a masked-LM head; :mod:`sct.data.synonym_views` needs nltk and finds WordNet in
+``data.wordnet_dir``, ``/usr/share/wordnet`` or nltk's data path; :mod:`sct.data.sources` reads a file as two
+columns when it is a ``.tsv`` or every non-empty line holds exactly one tab. A hub id cannot be checked
+offline without the network; it counts as available unless ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE`` is
+set and it is not in the local Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sct.config import SCTConfig
+from sct.errors import UserError
+
+TWO_COLUMN_AUGMENTATIONS = ("back_translation",)  # augment.py: `same`/`dropout` read the first column only
+_MLM_HEAD_PREFIXES = ("cls.predictions.", "lm_head.", "vocab_projector.", "generator_lm_head.", "predictions.")
+_DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
+_LEXICAL_FIX = 'pip install -e ".[lexical]" then apt-get install wordnet-base (or --set data.wordnet_dir=DIR)'
+_TEACHER_HINT = "PATH_OR_ID (offline: --teacher ../shared/models/all-MiniLM-L6-v2)"
+_MLM_FIX = "--set data.mlm_model=bert-base-uncased (downloads it) or a local dir of a model with an MLM head"
+
+
+def _has_weights(path: Path) -> bool:
+    from sct.data.mlm_views import _has_weights as has_weights  # the rule the MLM loader applies
+
+    return has_weights(path)
+
+
+def _safetensors_keys(path: Path) -> list[str] | None:
+    """Tensor names in the header of ``path/*.safetensors`` (no weights read), None without such a file."""
+    keys: list[str] = []
+    files = sorted(path.glob("*.safetensors"))
+    for file in files:
+        with file.open("rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            keys += [k for k in json.loads(handle.read(size)) if k != "__metadata__"]
+    return keys if files else None
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _hub_cached(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(repo_id, "config.json")
+    return isinstance(found, str)
+
+
+def model_problem(name: str, *, needs_mlm_head: bool) -> str | None:
+    """Why ``name`` (a local dir or a hub id) cannot be loaded here as a model, or None."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not _has_weights(path):
+            return f"{name} has no model weights (a config-only directory)"
+        keys = _safetensors_keys(path)
+        if needs_mlm_head and keys is not None and not any(k.startswith(_MLM_HEAD_PREFIXES) for k in keys):
+            return f"{name} has no masked-LM head (an encoder without cls.predictions/lm_head weights)"
+        return None
+    if name.startswith(("/", "./", "../", "~")):
+        return f"{name} does not exist"
+    if _offline() and not _hub_cached(name):
+        return f"{name} is a hub id, not in the local Hugging Face cache, and HF_HUB_OFFLINE is set"
+    return None
+
+
+def synonym_problem(cfg: SCTConfig) -> str | None:
+    """Why WordNet synonym views cannot be made here (nltk or WordNet missing), with the fix, or None."""
+    try:
+        import nltk  # noqa: F401 - only whether it imports
+    except ImportError:
+        return f"data.augmentation=synonym needs nltk and WordNet, and nltk is not installed: {_LEXICAL_FIX}"
+    from sct.data.synonym_views import find_wordnet_dir
+
+    try:
+        find_wordnet_dir(cfg.data.wordnet_dir)
+    except FileNotFoundError as err:
+        detail = str(err).split(";")[0]
+        return f"data.augmentation=synonym needs WordNet: {detail}: {_LEXICAL_FIX}"
+    return None
+
+
+def is_two_column_file(path: Path, sample: int = 1000) -> bool:
+    """What :mod:`sct.data.sources` decides for a text file, from its first ``sample`` non-empty lines."""
+    if path.suffix.lower() == ".tsv":
+        return True
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = list(islice((line.rstrip("\r\n") for line in handle if line.strip()), sample))
+    return bool(lines) and all(line.count("\t") == 1 for line in lines)
+
+
+def two_column_problem(cfg: SCTConfig) -> str | None:
+    """Why back-translation views are not available: the training file has one column."""
+    path = Path(cfg.data.train).expanduser()
+    if not path.is_file() or path.suffix.lower() in _DATASET_SUFFIXES:
+        one = cfg.data.text_columns is not None and len(cfg.data.text_columns) == 1
+        return (
+            f"data.augmentation={cfg.data.augmentation} needs two text columns, data.text_columns has one"
+            if one
+            else None
+        )
+    if is_two_column_file(path):
+        return None
+    return (
+        f"data.augmentation={cfg.data.augmentation} needs a two-column view1<TAB>view2 training file, but "
+        f"data.train={cfg.data.train} has one column: --train-data FILE.tsv of back-translated pairs"
+    )
+
+
+def row_problems(cfg: SCTConfig) -> list[str]:
+    """Every missing input of one resolved row config, each with its fix."""
+    problems: list[str] = []
+    if cfg.distill.teacher is not None:
+        problem = model_problem(cfg.distill.teacher, needs_mlm_head=False)
+        if problem:
+            problems.append(f"distill.teacher: {problem}: pass --teacher with a model dir or hub id")
+    augmentation = cfg.data.augmentation
+    if augmentation == "mlm":
+        model = cfg.data.mlm_model or cfg.model.name
+        problem = model_problem(model, needs_mlm_head=True)
+        if problem:
+            problems.append(f"data.augmentation=mlm needs a masked LM, but {problem}: {_MLM_FIX}")
+    elif augmentation == "synonym":
+        problems += [p for p in [synonym_problem(cfg)] if p]
+    elif augmentation in TWO_COLUMN_AUGMENTATIONS:
+        problems += [p for p in [two_column_problem(cfg)] if p]
+    return problems
+
+
+def unavailable_rows(grid: Any, base: SCTConfig, teacher: str | None) -> dict[str, str]:
+    """``{row name: why it cannot run here, with the fix}`` for every row of ``grid`` (an AblationGrid)."""
+    out: dict[str, str] = {}
+    for row in grid.rows:
+        if grid.needs_teacher and not teacher:
+            out[row.name] = f"a distillation grid needs a teacher: pass --teacher {_TEACHER_HINT}"
+            continue
+        try:
+            cfg = grid.row_config(base, row.name, teacher)
+        except ValueError as err:
+            out[row.name] = str(err)
+            continue
+        problems = row_problems(cfg)
+        if problems:
+            out[row.name] = "; ".join(problems)
+    return {name: " ".join(reason.split()) for name, reason in out.items()}  # one line each
+
+
+def select_available(grid: Any, base: SCTConfig, teacher: str | None, skip: bool) -> tuple[Any, dict[str, str]]:
+    """(the grid to run, skipped rows with reasons): all rows, or UserError listing every unavailable one.
+
+    With ``skip`` the unavailable rows are dropped, unless that leaves nothing to run or drops the baseline
+    (every Δ is measured against it)."""
+    if grid.needs_teacher and not teacher:
+        raise UserError(f"{grid.path}: grid '{grid.name}' needs a teacher: pass --teacher {_TEACHER_HINT}")
+    reasons = unavailable_rows(grid, base, teacher)
+    if not reasons:
+        return grid, {}
+    listed = " | ".join(f"row '{name}': {reason}" for name, reason in reasons.items())
+    where = f"grid {grid.name} ({grid.path})"
+    if not skip:
+        raise UserError(
+            f"{where}: {len(reasons)} of {len(grid.rows)} rows cannot run here: {listed} "
+            "-- fix them, or pass --skip-unavailable to run the other rows"
+        )
+    if len(reasons) == len(grid.rows):
+        raise UserError(f"{where}: no row can run here: {listed}")
+    if grid.baseline in reasons:
+        raise UserError(
+            f"{where}: the baseline row '{grid.baseline}' cannot run here, so no Δ can be measured: {listed}"
+        )
+    return grid.select([r.name for r in grid.rows if r.name not in reasons]), reasons
