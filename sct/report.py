@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from sct import cli
+from sct.errors import UserError
 from sct.tune import results, tracking
 
 
@@ -26,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///<storage>/mlflow.db)")
     parser.add_argument("--storage", default="./sct_runs", help="where the default sqlite store lives")
     parser.add_argument("--top", type=int, default=10, help="sweeps: number of trials shown")
+    cli.add_debug_arg(parser)
     return parser
 
 
@@ -55,19 +58,16 @@ def print_report(report: results.Report, fmt: str) -> None:
             _notes(comparison.notes, side)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     uri = args.tracking_uri or tracking.default_tracking_uri(Path(args.storage))
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        print(f"sct.report: error: no MLflow store at {uri}: pass --storage DIR or --tracking-uri URI", file=sys.stderr)
-        return 2
-    try:
-        report = results.experiment_report(uri, args.experiment, args.top)
-    except ValueError as err:
-        print(f"sct.report: error: {err}", file=sys.stderr)
-        return 2
-    print_report(report, args.format)
+        raise UserError(f"no MLflow store at {uri}: pass --storage DIR or --tracking-uri URI")
+    print_report(results.experiment_report(uri, args.experiment, args.top), args.format)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

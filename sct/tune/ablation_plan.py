@@ -101,7 +101,8 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
 
 def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig]) -> None:
     exp, seeds = spec.experiment, spec.search.seeds  # type: ignore[union-attr]
-    print(f"ablation {exp.name} ({grid.path}): {len(spec.payload.rows)} rows x {len(seeds)} seeds = {spec.num_samples}")
+    rows = len(spec.payload.rows)
+    print(f"ablation {exp.name} ({grid.path}): {rows} rows x {len(seeds)} seeds = {spec.num_samples} trials")
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
         print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}")

@@ -154,7 +154,7 @@ def test_ablate_dry_run_lists_skipped_rows_or_exits_2(tmp_path, tiny_model_dir, 
     argv += ["--set", f"model.name={config_only_dir(tmp_path)}", "--set", "eval.test_tasks=[stsb]"]
     assert ablate.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("sct.ablate: error: grid mini (") and err.count("\n") == 1 and "3 of 5 rows" in err
+    assert err.startswith("python -m sct.ablate: error: grid mini (") and err.count("\n") == 1 and "3 of 5 rows" in err
     assert ablate.main([*argv, "--skip-unavailable"]) == 0
     out = capsys.readouterr().out
     assert "2 rows x 3 seeds = 6 trials" in out and "aug_synonym: SKIPPED (--skip-unavailable): " in out

@@ -62,11 +62,11 @@ def test_unknown_experiment_exits_2_listing_the_experiments_there(tmp_path: Path
     code, out, err = run_report(capsys, "table4-bert-small", "--tracking-uri", uri)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err == (
-        f"sct.report: error: no MLflow experiment 'table4-bert-small' at {uri}: "
+        f"python -m sct.report: error: no MLflow experiment 'table4-bert-small' at {uri}: "
         "experiments there: sweep-bert-small, table4-bert-tiny\n"
     )
     code, _, err = run_report(capsys, "x", "--storage", str(tmp_path / "nowhere"))
-    assert code == 2 and err.startswith("sct.report: error: no MLflow store at sqlite:///")
+    assert code == 2 and err.startswith("python -m sct.report: error: no MLflow store at sqlite:///")
 
 
 @pytest.mark.parametrize(
