@@ -48,9 +48,7 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
                 return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(key, value, inner[0])
-    if origin is Literal:
-        if value not in args:
-            raise ValueError(f"config key '{key}' has invalid value {value!r}: allowed one of {list(args)}")
+    if origin is Literal:  # the allowed values are checked once, on construction (sct.config.check_choices)
         return value
     if origin is tuple:
         items = [s.strip() for s in value.split(",") if s.strip()] if isinstance(value, str) else value

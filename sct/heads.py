@@ -7,9 +7,11 @@ head. ``method.head == "none"`` is the Table 4 "w/o MLP" row: the head is the id
 
 from __future__ import annotations
 
+from typing import get_args
+
 from torch import Tensor, nn
 
-from sct.config import MethodConfig
+from sct.config import Head, MethodConfig
 
 
 class MLPBlock(nn.Sequential):
@@ -42,4 +44,4 @@ def build_head(method: MethodConfig, dim: int) -> nn.Module:
         return MLPHead(dim, blocks=method.head_blocks, width=method.head_width)
     if method.head == "none":
         return nn.Identity()
-    raise ValueError(f"method.head has invalid value {method.head!r}: allowed 'mlp' or 'none'")
+    raise ValueError(f"method.head has invalid value {method.head!r}: allowed {list(get_args(Head))}")

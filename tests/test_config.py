@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import typing
 
 import pytest
 
-from sct.config import SCTConfig
+from sct.config import (
+    SECTIONS,
+    DataConfig,
+    DistillConfig,
+    MethodConfig,
+    OptimConfig,
+    RunConfig,
+    SCTConfig,
+    choices,
+)
 from sct.config_io import (
     apply_overrides,
     config_from_dict,
@@ -17,6 +28,7 @@ from sct.config_io import (
     resolve_config,
     save_config,
 )
+from sct.errors import UserError
 from sct.presets import SIZES, size_of, size_overrides
 
 
@@ -117,3 +129,42 @@ def test_size_presets() -> None:
     assert size_of("bert-base-uncased") == "bert-base" and size_of("some/other") is None
     with pytest.raises(ValueError, match=r"unknown model size 'bert-huge': allowed \['bert-tiny'"):
         size_overrides("bert-huge")
+
+
+SWITCHES = [
+    (
+        DataConfig,
+        "data.augmentation",
+        ["auto", "back_translation", "same", "dropout", "word_deletion", "mlm", "synonym"],
+    ),
+    (MethodConfig, "method.objective", ["distribution", "contrastive"]),
+    (MethodConfig, "method.divergence", ["kl", "ce"]),
+    (MethodConfig, "method.pairing", ["cross", "identical"]),
+    (MethodConfig, "method.reference", ["stop_grad", "momentum"]),
+    (MethodConfig, "method.head", ["mlp", "none"]),
+    (MethodConfig, "method.queues", ["two", "one", "frozen", "none"]),
+    (DistillConfig, "distill.loss", ["cd", "mse", "congen", "ckd"]),
+    (DistillConfig, "distill.mode", ["joint", "distill_only"]),
+    (OptimConfig, "optim.precision", ["auto", "fp32", "bf16", "fp16"]),
+    (RunConfig, "run.device", ["auto", "cpu", "cuda"]),
+]
+
+
+@pytest.mark.parametrize(("cls", "key", "allowed"), SWITCHES, ids=[key for _, key, _ in SWITCHES])
+def test_every_switch_is_validated_on_construction(cls: type, key: str, allowed: list[str]) -> None:
+    name = key.split(".")[1]
+    for wrong in ("three", None, 2):
+        message = f"config key '{key}' has invalid value {wrong!r}: allowed one of {allowed}"
+        with pytest.raises(UserError, match="^" + re.escape(message) + "$"):
+            cls(**{name: wrong})
+    assert all(getattr(cls(**{name: value}), name) == value for value in allowed[:1] + allowed[-1:])
+
+
+def test_the_switch_table_lists_every_literal_field() -> None:
+    found = {
+        f"{section}.{f.name}"
+        for section, cls in SECTIONS.items()
+        for f in dataclasses.fields(cls)
+        if choices(typing.get_type_hints(cls)[f.name]) is not None
+    }
+    assert found == {key for _, key, _ in SWITCHES}
