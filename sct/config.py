@@ -4,7 +4,8 @@ Every default lives here, once. YAML files, size presets (:mod:`sct.presets`) an
 overrides only replace values (:mod:`sct.config_io`). Each ablation of the paper (Tables 4, 6, 7 and
 Figure 4) is a ``Literal`` field resolved in exactly one place (:mod:`sct.objective` for the method,
 :mod:`sct.data.augment` for the views). Values are validated on construction: a bad value raises
-``UserError`` naming the key, the value and the allowed range (``Literal`` switches by :func:`check_choices`).
+``UserError`` naming the key, the value and the allowed range (:mod:`sct.checks`; every ``Literal`` field by
+:func:`~sct.checks.check_choices`).
 
 Defaults are the paper's BERT-Tiny row of Table 1 (lr 5e-4, k = 131072, tau_ref 0.03, tau_online 0.04) with
 batch 128, 10 epochs, evaluation on STS-B dev every 64 steps (§4.1).
@@ -12,14 +13,10 @@ batch 128, 10 epochs, evaluation on STS-B dev every 64 steps (§4.1).
 
 from __future__ import annotations
 
-import functools
-import math
-import types
-import typing
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Literal
 
-from sct.errors import UserError
+from sct.checks import check_choices, check_ranges, fail
 
 STS_TASKS: tuple[str, ...] = ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")
 
@@ -37,52 +34,6 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
-def _fail(key: str, value: object, allowed: str) -> None:
-    raise UserError(f"config key '{key}' has invalid value {value!r}: allowed {allowed}")
-
-
-def choices(annotation: Any) -> tuple[Any, ...] | None:
-    """The allowed values of a ``Literal`` annotation (``None`` kept when optional), else None."""
-    if typing.get_origin(annotation) is Literal:
-        return typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        inner = [choices(arg) for arg in typing.get_args(annotation) if arg is not type(None)]
-        if len(inner) == 1 and inner[0] is not None:
-            return (*inner[0], None) if type(None) in typing.get_args(annotation) else inner[0]
-    return None
-
-
-@functools.cache
-def _literal_fields(cls: type) -> dict[str, tuple[Any, ...]]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: allowed for f in fields(cls) if (allowed := choices(hints[f.name])) is not None}
-
-
-def check_choices(section: str, obj: object) -> None:
-    """Every ``Literal`` field of the dataclass ``obj`` holds one of its allowed values (``section.key`` named)."""
-    for name, allowed in _literal_fields(type(obj)).items():
-        value = getattr(obj, name)
-        if not any(value == a and type(value) is type(a) for a in allowed):
-            _fail(f"{section}.{name}", value, f"one of {list(allowed)}")
-
-
-def _check(section: str, obj: object, rules: dict[str, tuple[str, float | None, float | None]]) -> None:
-    """Check numeric fields: rule = (kind, low, high); kind 'gt'/'ge' sets how ``low`` binds, high is < ."""
-    for name, (kind, low, high) in rules.items():
-        value = getattr(obj, name)
-        if value is None:
-            continue
-        key = f"{section}.{name}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            _fail(key, value, "a finite number")
-        too_low = low is not None and (value <= low if kind == "gt" else value < low)
-        too_high = high is not None and value >= high
-        if too_low or too_high:
-            lo = "" if low is None else f"{'>' if kind == 'gt' else '>='} {low}"
-            hi = "" if high is None else f"< {high}"
-            _fail(key, value, " and ".join(part for part in (lo, hi) if part))
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """The student PLM: a hub id or a local directory (config-only directories build a random init)."""
@@ -93,8 +44,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         check_choices("model", self)
         if not self.name:
-            _fail("model.name", self.name, "a hub id, a size name or a local path")
-        _check("model", self, {"max_length": ("ge", 2, None)})
+            fail("model.name", self.name, "a hub id, a size name or a local path")
+        check_ranges("model", self, {"max_length": ("ge", 2, None)})
 
 
 @dataclass(frozen=True)
@@ -113,9 +64,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_choices("data", self)
-        _check("data", self, {"max_examples": ("ge", 1, None), "mlm_probability": ("gt", 0.0, 1.0)})
+        check_ranges("data", self, {"max_examples": ("ge", 1, None), "mlm_probability": ("gt", 0.0, 1.0)})
         if self.text_columns is not None and not 1 <= len(self.text_columns) <= 2:
-            _fail("data.text_columns", self.text_columns, "one or two column names")
+            fail("data.text_columns", self.text_columns, "one or two column names")
 
 
 @dataclass(frozen=True)
@@ -139,7 +90,7 @@ class MethodConfig:
 
     def __post_init__(self) -> None:
         check_choices("method", self)
-        _check(
+        check_ranges(
             "method",
             self,
             {
@@ -174,7 +125,7 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         check_choices("distill", self)
-        _check("distill", self, {"batch_size": ("ge", 1, None)})
+        check_ranges("distill", self, {"batch_size": ("ge", 1, None)})
 
 
 @dataclass(frozen=True)
@@ -196,7 +147,7 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         check_choices("optim", self)
-        _check(
+        check_ranges(
             "optim",
             self,
             {
@@ -225,10 +176,10 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         check_choices("eval", self)
-        _check("eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None)})
+        check_ranges("eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None)})
         unknown = [task for task in self.test_tasks if task not in STS_TASKS]
         if unknown:
-            _fail("eval.test_tasks", list(self.test_tasks), f"a subset of {list(STS_TASKS)}")
+            fail("eval.test_tasks", list(self.test_tasks), f"a subset of {list(STS_TASKS)}")
 
 
 @dataclass(frozen=True)
@@ -249,7 +200,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_choices("run", self)
-        _check("run", self, {"checkpoint_every_s": ("ge", 0.0, None)})
+        check_ranges("run", self, {"checkpoint_every_s": ("ge", 0.0, None)})
 
 
 @dataclass(frozen=True)
@@ -266,9 +217,9 @@ class SCTConfig:
 
     def __post_init__(self) -> None:
         if self.distill.mode == "distill_only" and self.distill.teacher is None:
-            _fail("distill.mode", self.distill.mode, "'joint' unless distill.teacher is set")
+            fail("distill.mode", self.distill.mode, "'joint' unless distill.teacher is set")
         if self.distill.teacher is None and self.distill.loss != "cd":
-            _fail("distill.loss", self.distill.loss, "'cd' (the default) unless distill.teacher is set")
+            fail("distill.loss", self.distill.loss, "'cd' (the default) unless distill.teacher is set")
 
     @property
     def distilling(self) -> bool:

@@ -8,6 +8,7 @@ import typing
 
 import pytest
 
+from sct.checks import choices
 from sct.config import (
     SECTIONS,
     DataConfig,
@@ -16,10 +17,10 @@ from sct.config import (
     OptimConfig,
     RunConfig,
     SCTConfig,
-    choices,
 )
 from sct.config_io import (
     apply_overrides,
+    coerce_dataclass,
     config_from_dict,
     config_to_dict,
     flatten,
@@ -168,3 +169,45 @@ def test_the_switch_table_lists_every_literal_field() -> None:
         if choices(typing.get_type_hints(cls)[f.name]) is not None
     }
     assert found == {key for _, key, _ in SWITCHES}
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    k: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    name: str
+    mode: typing.Literal["a", "b"] = "a"
+    scores: dict[typing.Literal["x", "y"], float | None] = dataclasses.field(default_factory=dict)
+    inner: Inner = dataclasses.field(default_factory=Inner)
+    items: tuple[Inner, ...] = ()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "n", "nme": 1}, r"^f.yaml: unknown key 'nme': allowed \['name', 'mode'"),
+        ({"mode": "a"}, r"^f.yaml: config key 'name' is missing"),
+        ({"name": 3}, r"^f.yaml: config key 'name' has invalid value 3: expected str"),
+        ({"name": "n", "mode": "c"}, r"^f.yaml: config key 'mode' has invalid value 'c': allowed one of \['a', 'b'\]$"),
+        ({"name": "n", "scores": {"z": 1}}, r"^f.yaml: config key 'scores.z' has invalid value 'z': allowed one of"),
+        ({"name": "n", "scores": {"x": "big"}}, r"^f.yaml: config key 'scores.x' has invalid value 'big': expected"),
+        ({"name": "n", "inner": {"j": 1}}, r"^f.yaml: unknown key 'inner.j': allowed \['k'\]"),
+        ({"name": "n", "items": [{"k": 1}, {"k": 1.5}]}, r"^f.yaml: config key 'items\[1\].k' has invalid value 1.5"),
+        (
+            {"name": "n", "items": {"k": 1}},
+            r"^f.yaml: config key 'items' has invalid value \{'k': 1\}: expected a list",
+        ),
+        ("name", r"^f.yaml: the top level has invalid value 'name': expected a mapping"),
+    ],
+)
+def test_coerce_dataclass_names_file_key_and_value(data: object, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        coerce_dataclass(Outer, data, "f.yaml")
+
+
+def test_coerce_dataclass_converts_nested_values() -> None:
+    data = {"name": "n", "scores": {"x": "1e-5", "y": None}, "inner": {"k": "3"}, "items": [{"k": 2.0}]}
+    assert coerce_dataclass(Outer, data, "f.yaml") == Outer("n", "a", {"x": 1e-5, "y": None}, Inner(3), (Inner(2),))
