@@ -154,7 +154,8 @@ class SCTObjective(nn.Module):
             self.ema_encoder = copy.deepcopy(encoder).requires_grad_(False)
 
     def _read(self, plan: QueuePlan) -> tuple[Tensor | None, Tensor | None]:
-        return tuple(None if name is None else self.queues[name].vectors for name in plan.reads)  # type: ignore[return-value]
+        first, second = (None if name is None else self.queues[name].vectors for name in plan.reads)
+        return first, second
 
     @torch.no_grad()
     def _reference(self, encoder: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:

@@ -76,17 +76,10 @@ def cross_view_loss(
         scored = ((online2, target1, queue1), (online1, target2, queue2))
     else:
         scored = ((online1, target1, queue1), (online2, target2, queue2))
-    total = 0.0
-    for online, target, queue in scored:
-        term = candidate_loss(
-            online,
-            target,
-            queue,
-            target=target,
-            tau_online=tau_online,
-            tau_target=tau_target,
-            kind=kind,
-            chunk=chunk,
+    terms = [
+        candidate_loss(
+            online, target, queue, target=target, tau_online=tau_online, tau_target=tau_target, kind=kind, chunk=chunk
         )
-        total = total + view_weight * term
-    return total  # type: ignore[return-value]
+        for online, target, queue in scored
+    ]
+    return view_weight * terms[0] + view_weight * terms[1]
