@@ -34,7 +34,6 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from step import encoder_and_batch, make_step  # noqa: E402
 
 from sct.config import MethodConfig, SCTConfig  # noqa: E402
-from sct.losses import cross_view_loss  # noqa: E402
 from sct.objective import SCTObjective  # noqa: E402
 
 PARTS = ("online_forward", "head", "reference", "loss_forward", "backward", "optimizer", "queue_update")
@@ -46,7 +45,6 @@ def sct_parts_step(args: argparse.Namespace):
     objective = SCTObjective(SCTConfig(method=MethodConfig(queue_size=args.k)), encoder)
     params = [p for m in (encoder, objective) for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4, eps=1e-6)
-    method = objective.method
 
     def step() -> dict[str, float]:
         marks = [time.perf_counter()]
@@ -58,15 +56,14 @@ def sct_parts_step(args: argparse.Namespace):
         marks.append(time.perf_counter())
         r1, r2 = objective._reference(encoder, batch)  # (B, d) each, no graph
         marks.append(time.perf_counter())
-        q1, q2 = (objective.queues[name].vectors for name in objective.sct_names)  # (k, d) each
-        loss = cross_view_loss(z1, z2, r1, r2, q1, q2, tau_target=method.tau_ref, **objective.switches)
+        loss = objective.sct_loss(z1, z2, r1, r2)  # reads the (k, d) queues
         marks.append(time.perf_counter())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         marks.append(time.perf_counter())
         optimizer.step()
         marks.append(time.perf_counter())
-        for name, keys in zip(objective.sct_names, (r1, r2), strict=True):
+        for name, keys in objective.sct_plan.keys(r1, r2).items():
             objective.queues[name].enqueue(keys)
         marks.append(time.perf_counter())
         return {part: marks[i + 1] - marks[i] for i, part in enumerate(PARTS)}

@@ -4,7 +4,8 @@ Every default lives here, once. YAML files, size presets (:mod:`sct.presets`) an
 overrides only replace values (:mod:`sct.config_io`). Each ablation of the paper (Tables 4, 6, 7 and
 Figure 4) is a ``Literal`` field resolved in exactly one place (:mod:`sct.objective` for the method,
 :mod:`sct.data.augment` for the views). Values are validated on construction: a bad value raises
-``ValueError`` naming the key, the value and the allowed range.
+``UserError`` naming the key, the value and the allowed range (:mod:`sct.checks`; every ``Literal`` field by
+:func:`~sct.checks.check_choices`).
 
 Defaults are the paper's BERT-Tiny row of Table 1 (lr 5e-4, k = 131072, tau_ref 0.03, tau_online 0.04) with
 batch 128, 10 epochs, evaluation on STS-B dev every 64 steps (§4.1).
@@ -12,36 +13,25 @@ batch 128, 10 epochs, evaluation on STS-B dev every 64 steps (§4.1).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-from sct.errors import UserError
+from sct.checks import check_choices, check_ranges, fail
 
 STS_TASKS: tuple[str, ...] = ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")
 
+# The switches: each a Literal alias, validated on construction and used as the type wherever it is resolved.
 Augmentation = Literal["auto", "back_translation", "same", "dropout", "word_deletion", "mlm", "synonym"]
-
-
-def _fail(key: str, value: object, allowed: str) -> None:
-    raise UserError(f"config key '{key}' has invalid value {value!r}: allowed {allowed}")
-
-
-def _check(section: str, obj: object, rules: dict[str, tuple[str, float | None, float | None]]) -> None:
-    """Check numeric fields: rule = (kind, low, high); kind 'gt'/'ge' sets how ``low`` binds, high is < ."""
-    for name, (kind, low, high) in rules.items():
-        value = getattr(obj, name)
-        if value is None:
-            continue
-        key = f"{section}.{name}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            _fail(key, value, "a finite number")
-        too_low = low is not None and (value <= low if kind == "gt" else value < low)
-        too_high = high is not None and value >= high
-        if too_low or too_high:
-            lo = "" if low is None else f"{'>' if kind == 'gt' else '>='} {low}"
-            hi = "" if high is None else f"< {high}"
-            _fail(key, value, " and ".join(part for part in (lo, hi) if part))
+Objective = Literal["distribution", "contrastive"]
+Divergence = Literal["kl", "ce"]
+Pairing = Literal["cross", "identical"]
+Reference = Literal["stop_grad", "momentum"]
+Head = Literal["mlp", "none"]
+Queues = Literal["two", "one", "frozen", "none"]
+DistillLoss = Literal["cd", "mse", "congen", "ckd"]
+DistillMode = Literal["joint", "distill_only"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Device = Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +42,10 @@ class ModelConfig:
     max_length: int = 32
 
     def __post_init__(self) -> None:
+        check_choices("model", self)
         if not self.name:
-            _fail("model.name", self.name, "a hub id, a size name or a local path")
-        _check("model", self, {"max_length": ("ge", 2, None)})
+            fail("model.name", self.name, "a hub id, a size name or a local path")
+        check_ranges("model", self, {"max_length": ("ge", 2, None)})
 
 
 @dataclass(frozen=True)
@@ -72,32 +63,34 @@ class DataConfig:
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
-        _check("data", self, {"max_examples": ("ge", 1, None), "mlm_probability": ("gt", 0.0, 1.0)})
+        check_choices("data", self)
+        check_ranges("data", self, {"max_examples": ("ge", 1, None), "mlm_probability": ("gt", 0.0, 1.0)})
         if self.text_columns is not None and not 1 <= len(self.text_columns) <= 2:
-            _fail("data.text_columns", self.text_columns, "one or two column names")
+            fail("data.text_columns", self.text_columns, "one or two column names")
 
 
 @dataclass(frozen=True)
 class MethodConfig:
     """The SCT objective (§3) and its ablation switches (Table 4)."""
 
-    objective: Literal["distribution", "contrastive"] = "distribution"
-    divergence: Literal["kl", "ce"] = "kl"
-    pairing: Literal["cross", "identical"] = "cross"
-    reference: Literal["stop_grad", "momentum"] = "stop_grad"
+    objective: Objective = "distribution"
+    divergence: Divergence = "kl"
+    pairing: Pairing = "cross"
+    reference: Reference = "stop_grad"
     momentum: float = 0.999
     reference_dropout: bool = True
-    head: Literal["mlp", "none"] = "mlp"
+    head: Head = "mlp"
     head_blocks: int = 3
     head_width: int = 10
-    queues: Literal["two", "one", "frozen", "none"] = "two"
+    queues: Queues = "two"
     queue_size: int = 131072
     tau_ref: float = 0.03
     tau_online: float = 0.04
     view_weight: float = 0.5
 
     def __post_init__(self) -> None:
-        _check(
+        check_choices("method", self)
+        check_ranges(
             "method",
             self,
             {
@@ -118,15 +111,21 @@ class DistillConfig:
 
     ``mode='joint'`` trains L_SCT + L_loss (Eq. 3-4); ``mode='distill_only'`` is the released recipe: L_loss
     alone, with the student initialised from an SCT checkpoint given as ``model.name``.
+
+    The ``method`` switches (objective, divergence, pairing, queues) ablate L_SCT only, as Table 6 does
+    (§5.4.1): the distillation loss keeps the default recipe (distribution, KL, cross views, two queues).
+    ``ablate_cd=True`` applies them to L_CD (and ``queues`` to ConGen/CKD's teacher queue) as well.
     """
 
     teacher: str | None = None
-    loss: Literal["cd", "mse", "congen", "ckd"] = "cd"
-    mode: Literal["joint", "distill_only"] = "joint"
+    loss: DistillLoss = "cd"
+    mode: DistillMode = "joint"
     batch_size: int = 256
+    ablate_cd: bool = False
 
     def __post_init__(self) -> None:
-        _check("distill", self, {"batch_size": ("ge", 1, None)})
+        check_choices("distill", self)
+        check_ranges("distill", self, {"batch_size": ("ge", 1, None)})
 
 
 @dataclass(frozen=True)
@@ -141,13 +140,14 @@ class OptimConfig:
     weight_decay: float = 0.01
     adam_eps: float = 1e-6
     grad_clip: float = 1.0
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Precision = "auto"
     early_stopping_patience: int | None = None
     seed: int = 42
     compile: bool | None = None  # torch.compile the step; None: on for CUDA, off for CPU
 
     def __post_init__(self) -> None:
-        _check(
+        check_choices("optim", self)
+        check_ranges(
             "optim",
             self,
             {
@@ -175,10 +175,11 @@ class EvalConfig:
     test_tasks: tuple[str, ...] = STS_TASKS
 
     def __post_init__(self) -> None:
-        _check("eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None)})
+        check_choices("eval", self)
+        check_ranges("eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None)})
         unknown = [task for task in self.test_tasks if task not in STS_TASKS]
         if unknown:
-            _fail("eval.test_tasks", list(self.test_tasks), f"a subset of {list(STS_TASKS)}")
+            fail("eval.test_tasks", list(self.test_tasks), f"a subset of {list(STS_TASKS)}")
 
 
 @dataclass(frozen=True)
@@ -192,13 +193,14 @@ class RunConfig:
     """
 
     output_dir: str = "sct_output"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Device = "auto"
     save_checkpoints: bool = True
     checkpoint_every_s: float = 300.0
     keep_state: bool = False
 
     def __post_init__(self) -> None:
-        _check("run", self, {"checkpoint_every_s": ("ge", 0.0, None)})
+        check_choices("run", self)
+        check_ranges("run", self, {"checkpoint_every_s": ("ge", 0.0, None)})
 
 
 @dataclass(frozen=True)
@@ -215,9 +217,9 @@ class SCTConfig:
 
     def __post_init__(self) -> None:
         if self.distill.mode == "distill_only" and self.distill.teacher is None:
-            _fail("distill.mode", self.distill.mode, "'joint' unless distill.teacher is set")
+            fail("distill.mode", self.distill.mode, "'joint' unless distill.teacher is set")
         if self.distill.teacher is None and self.distill.loss != "cd":
-            _fail("distill.loss", self.distill.loss, "'cd' (the default) unless distill.teacher is set")
+            fail("distill.loss", self.distill.loss, "'cd' (the default) unless distill.teacher is set")
 
     @property
     def distilling(self) -> bool:

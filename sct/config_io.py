@@ -9,16 +9,21 @@ the value before any expensive work starts.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 
+from sct.checks import check_choice
 from sct.config import SECTIONS, SCTConfig
+from sct.errors import UserError
 from sct.presets import SIZES, size_overrides
+
+T = TypeVar("T")
 
 
 def config_to_dict(cfg: SCTConfig) -> dict[str, dict[str, Any]]:
@@ -39,54 +44,92 @@ def _field_types(section: str) -> dict[str, Any]:
     return typing.get_type_hints(SECTIONS[section])
 
 
-def _coerce(key: str, value: Any, annotation: Any) -> Any:
-    """Convert ``value`` to ``annotation`` or raise ValueError naming the key."""
+def coerce_value(key: str, value: Any, annotation: Any) -> Any:
+    """Convert ``value`` to ``annotation`` (scalars, Literal, Optional, tuples, dicts, dataclasses) or raise
+    UserError naming the key. The one converter of config overrides and of the sweep/grid file schemas."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if dataclasses.is_dataclass(annotation):
+        return value if isinstance(value, annotation) else _build(annotation, value or {}, key, {})
     if origin in (typing.Union, types.UnionType):
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
             if type(None) in args:
                 return None
         inner = [a for a in args if a is not type(None)]
-        return _coerce(key, value, inner[0])
+        return coerce_value(key, value, inner[0])
     if origin is Literal:
-        if value not in args:
-            raise ValueError(f"config key '{key}' has invalid value {value!r}: allowed one of {list(args)}")
+        check_choice(key, value, args)
         return value
-    if origin is tuple:
+    if origin is dict:
+        if not isinstance(value or {}, Mapping):
+            raise UserError(f"config key '{key}' has invalid value {value!r}: expected a mapping")
+        return {
+            coerce_value(f"{key}.{k}", k, args[0]): coerce_value(f"{key}.{k}", v, args[1])
+            for k, v in (value or {}).items()
+        }
+    if origin is tuple and args == (str, ...):
         items = [s.strip() for s in value.split(",") if s.strip()] if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
-            raise ValueError(f"config key '{key}' has invalid value {value!r}: expected a list of strings")
+            raise UserError(f"config key '{key}' has invalid value {value!r}: expected a list of strings")
         return tuple(items)
+    if origin is tuple:
+        if not isinstance(value or [], (list, tuple)):
+            raise UserError(f"config key '{key}' has invalid value {value!r}: expected a list")
+        return tuple(coerce_value(f"{key}[{i}]", item, args[0]) for i, item in enumerate(value or []))
     if annotation is bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-    elif annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
+    elif annotation in (int, float):  # YAML 1.1 reads 1e-5 as a string: numeric strings are numbers
+        number = float("nan")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
             try:
                 number = float(value)
             except ValueError:
-                number = float("nan")
-            if number.is_integer():
-                return int(number)
-    elif annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
                 pass
+        if annotation is float and math.isfinite(number):
+            return number
+        if annotation is int and number.is_integer():
+            return int(number)
     elif annotation is str:
         if isinstance(value, str):
             return value
     name = getattr(annotation, "__name__", str(annotation))
-    raise ValueError(f"config key '{key}' has invalid value {value!r}: expected {name}")
+    raise UserError(f"config key '{key}' has invalid value {value!r}: expected {name}")
+
+
+def _build(cls: type[T], data: Any, key: str, given: dict[str, Any]) -> T:
+    """``cls`` from the mapping ``data`` found at ``key`` (``""``: the top level of a file)."""
+    if not isinstance(data, Mapping):
+        what = f"config key '{key}'" if key else "the top level"
+        raise UserError(f"{what} has invalid value {data!r}: expected a mapping")
+    where = f"{key}." if key else ""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in given}  # type: ignore[arg-type]
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise UserError(f"unknown key '{where}{unknown[0]}': allowed {list(fields)}")
+    missing = [n for n, f in fields.items() if n not in data and f.default is f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise UserError(f"config key '{where}{missing[0]}' is missing in {dict(data)!r}")
+    hints = typing.get_type_hints(cls)
+    return cls(**given, **{k: coerce_value(f"{where}{k}", v, hints[k]) for k, v in data.items()})
+
+
+def coerce_dataclass(
+    cls: type[T], data: Any, source: str, under: str = "", given: Mapping[str, Any] | None = None
+) -> T:
+    """``cls(**given, **data)`` with every value of ``data`` converted to its field's type (nested dataclasses
+    too); ``given`` are fields the caller supplies, not the file. Unknown and missing keys, wrong types, Literal
+    values and the class's own checks raise UserError naming ``source``, the dotted key (below ``under``) and
+    the value."""
+    try:
+        return _build(cls, data, under, dict(given or {}))
+    except ValueError as err:
+        raise UserError(f"{source}: {err}") from None
 
 
 def _split_flat(flat: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
@@ -123,7 +166,7 @@ def apply_overrides(cfg: SCTConfig, overrides: Mapping[str, Any], source: str = 
     for section, values in nested.items():
         types_ = _field_types(section)
         try:
-            coerced = {k: _coerce(f"{section}.{k}", v, types_[k]) for k, v in values.items()}
+            coerced = {k: coerce_value(f"{section}.{k}", v, types_[k]) for k, v in values.items()}
             replaced[section] = dataclasses.replace(getattr(cfg, section), **coerced)
         except ValueError as err:
             raise ValueError(f"{source}: {err}") from None

@@ -37,9 +37,7 @@ class MLPHead(nn.Module):
 
 
 def build_head(method: MethodConfig, dim: int) -> nn.Module:
-    """The head selected by ``method.head``: an :class:`MLPHead` for "mlp", ``nn.Identity`` for "none"."""
+    """The head selected by ``method.head`` (validated on construction): :class:`MLPHead` or ``nn.Identity``."""
     if method.head == "mlp":
         return MLPHead(dim, blocks=method.head_blocks, width=method.head_width)
-    if method.head == "none":
-        return nn.Identity()
-    raise ValueError(f"method.head has invalid value {method.head!r}: allowed 'mlp' or 'none'")
+    return nn.Identity()

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import typing
 
 import pytest
 
-from sct.config import SCTConfig
+from sct.checks import choices
+from sct.config import (
+    SECTIONS,
+    DataConfig,
+    DistillConfig,
+    MethodConfig,
+    OptimConfig,
+    RunConfig,
+    SCTConfig,
+)
 from sct.config_io import (
     apply_overrides,
+    coerce_dataclass,
     config_from_dict,
     config_to_dict,
     flatten,
@@ -17,6 +29,7 @@ from sct.config_io import (
     resolve_config,
     save_config,
 )
+from sct.errors import UserError
 from sct.presets import SIZES, size_of, size_overrides
 
 
@@ -117,3 +130,84 @@ def test_size_presets() -> None:
     assert size_of("bert-base-uncased") == "bert-base" and size_of("some/other") is None
     with pytest.raises(ValueError, match=r"unknown model size 'bert-huge': allowed \['bert-tiny'"):
         size_overrides("bert-huge")
+
+
+SWITCHES = [
+    (
+        DataConfig,
+        "data.augmentation",
+        ["auto", "back_translation", "same", "dropout", "word_deletion", "mlm", "synonym"],
+    ),
+    (MethodConfig, "method.objective", ["distribution", "contrastive"]),
+    (MethodConfig, "method.divergence", ["kl", "ce"]),
+    (MethodConfig, "method.pairing", ["cross", "identical"]),
+    (MethodConfig, "method.reference", ["stop_grad", "momentum"]),
+    (MethodConfig, "method.head", ["mlp", "none"]),
+    (MethodConfig, "method.queues", ["two", "one", "frozen", "none"]),
+    (DistillConfig, "distill.loss", ["cd", "mse", "congen", "ckd"]),
+    (DistillConfig, "distill.mode", ["joint", "distill_only"]),
+    (OptimConfig, "optim.precision", ["auto", "fp32", "bf16", "fp16"]),
+    (RunConfig, "run.device", ["auto", "cpu", "cuda"]),
+]
+
+
+@pytest.mark.parametrize(("cls", "key", "allowed"), SWITCHES, ids=[key for _, key, _ in SWITCHES])
+def test_every_switch_is_validated_on_construction(cls: type, key: str, allowed: list[str]) -> None:
+    name = key.split(".")[1]
+    for wrong in ("three", None, 2):
+        message = f"config key '{key}' has invalid value {wrong!r}: allowed one of {allowed}"
+        with pytest.raises(UserError, match="^" + re.escape(message) + "$"):
+            cls(**{name: wrong})
+    assert all(getattr(cls(**{name: value}), name) == value for value in allowed[:1] + allowed[-1:])
+
+
+def test_the_switch_table_lists_every_literal_field() -> None:
+    found = {
+        f"{section}.{f.name}"
+        for section, cls in SECTIONS.items()
+        for f in dataclasses.fields(cls)
+        if choices(typing.get_type_hints(cls)[f.name]) is not None
+    }
+    assert found == {key for _, key, _ in SWITCHES}
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    k: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    name: str
+    mode: typing.Literal["a", "b"] = "a"
+    scores: dict[typing.Literal["x", "y"], float | None] = dataclasses.field(default_factory=dict)
+    inner: Inner = dataclasses.field(default_factory=Inner)
+    items: tuple[Inner, ...] = ()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "n", "nme": 1}, r"^f.yaml: unknown key 'nme': allowed \['name', 'mode'"),
+        ({"mode": "a"}, r"^f.yaml: config key 'name' is missing"),
+        ({"name": 3}, r"^f.yaml: config key 'name' has invalid value 3: expected str"),
+        ({"name": "n", "mode": "c"}, r"^f.yaml: config key 'mode' has invalid value 'c': allowed one of \['a', 'b'\]$"),
+        ({"name": "n", "scores": {"z": 1}}, r"^f.yaml: config key 'scores.z' has invalid value 'z': allowed one of"),
+        ({"name": "n", "scores": {"x": "big"}}, r"^f.yaml: config key 'scores.x' has invalid value 'big': expected"),
+        ({"name": "n", "inner": {"j": 1}}, r"^f.yaml: unknown key 'inner.j': allowed \['k'\]"),
+        ({"name": "n", "items": [{"k": 1}, {"k": 1.5}]}, r"^f.yaml: config key 'items\[1\].k' has invalid value 1.5"),
+        (
+            {"name": "n", "items": {"k": 1}},
+            r"^f.yaml: config key 'items' has invalid value \{'k': 1\}: expected a list",
+        ),
+        ("name", r"^f.yaml: the top level has invalid value 'name': expected a mapping"),
+    ],
+)
+def test_coerce_dataclass_names_file_key_and_value(data: object, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        coerce_dataclass(Outer, data, "f.yaml")
+
+
+def test_coerce_dataclass_converts_nested_values() -> None:
+    data = {"name": "n", "scores": {"x": "1e-5", "y": None}, "inner": {"k": "3"}, "items": [{"k": 2.0}]}
+    assert coerce_dataclass(Outer, data, "f.yaml") == Outer("n", "a", {"x": 1e-5, "y": None}, Inner(3), (Inner(2),))

@@ -183,3 +183,46 @@ def test_reference_pass_restores_the_encoder_mode(encoder, batch) -> None:
     objective(encoder, batch)
     assert encoder.training
     assert dataclasses.asdict(objective.method)["queues"] == "two"
+
+
+# (switch, changes L_CD when distill.ablate_cd): Table 6 ablates L_SCT only (§5.4.1).
+SCT_SWITCHES = [
+    ({"objective": "contrastive"}, True),
+    ({"divergence": "ce"}, True),
+    ({"pairing": "identical"}, True),
+    ({"queues": "one"}, True),
+    ({"queues": "none"}, True),
+    ({"queues": "frozen"}, False),  # same value at step 0; the teacher queues' writes are checked below
+    ({"head": "none"}, False),
+    ({"reference": "momentum"}, False),
+]
+
+
+def l_cd(encoder, batch, t, *, ablate_cd: bool = False, **switch) -> tuple[float, set[str]]:
+    # Warm temperatures: at tau_ref 0.03 random teacher targets are one-hot and KL = CE = InfoNCE.
+    cfg = config({"teacher": "t", "ablate_cd": ablate_cd}, tau_ref=1.0, tau_online=0.5, **switch)
+    objective = SCTObjective(cfg, encoder, teacher_dim=32)
+    out = objective(encoder, batch, t)
+    return float(out.parts["loss_distill"]), {name for name in out.keys if name.startswith("teacher")}
+
+
+@pytest.mark.parametrize(("switch", "ablates_cd"), SCT_SWITCHES, ids=lambda v: str(v))
+def test_table4_switches_leave_l_cd_as_the_default_recipe(switch: dict, ablates_cd: bool, encoder, batch) -> None:
+    encoder.eval()  # no dropout: L_CD depends only on the student, the teacher and the teacher queues
+    t = teacher()
+    default, default_writes = l_cd(encoder, batch, t)
+    switched, switched_writes = l_cd(encoder, batch, t, **switch)
+    assert switched == pytest.approx(default, rel=1e-6) and switched_writes == default_writes == {
+        "teacher_1",
+        "teacher_2",
+    }
+    ablated, ablated_writes = l_cd(encoder, batch, t, ablate_cd=True, **switch)
+    changed = ablated != pytest.approx(default, rel=1e-4) or ablated_writes != default_writes
+    assert changed == (ablates_cd or switch == {"queues": "frozen"})
+
+
+def test_parts_are_detached_tensors_not_host_floats(encoder, batch) -> None:
+    out = SCTObjective(config({"teacher": "t"}), encoder, teacher_dim=32)(encoder, batch, teacher())
+    assert set(out.parts) == {"loss_sct", "loss_distill", "loss"}
+    assert all(isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad for v in out.parts.values())
+    assert out.loss.requires_grad and torch.equal(out.parts["loss"], out.loss.detach())

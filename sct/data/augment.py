@@ -22,25 +22,17 @@ Every random choice derives from ``cfg.optim.seed``, so views (and their cache k
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
-from sct.config import SCTConfig
+from sct.config import Augmentation, SCTConfig
 from sct.data.sources import TextPairs, model_files_fingerprint
 
-AUGMENTATIONS: tuple[str, ...] = (
-    "auto",
-    "back_translation",
-    "same",
-    "dropout",
-    "word_deletion",
-    "mlm",
-    "synonym",
-)
+AUGMENTATIONS: tuple[Augmentation, ...] = get_args(Augmentation)
 
 
-def resolve_augmentation(requested: str, pairs: TextPairs) -> str:
+def resolve_augmentation(requested: Augmentation, pairs: TextPairs) -> Augmentation:
     """The concrete augmentation for ``requested`` on this source (``auto`` and checks resolved here)."""
     if requested not in AUGMENTATIONS:
         raise ValueError(f"data.augmentation has invalid value {requested!r}: allowed {list(AUGMENTATIONS)}")
@@ -60,7 +52,7 @@ def mlm_model_name(cfg: SCTConfig) -> str:
     return cfg.data.mlm_model or cfg.model.name
 
 
-def augmentation_params(name: str, cfg: SCTConfig) -> dict[str, Any]:
+def augmentation_params(name: Augmentation, cfg: SCTConfig) -> dict[str, Any]:
     """Everything besides the source that changes the views of ``name`` (part of the cache key)."""
     seed = cfg.optim.seed
     if name == "word_deletion":
@@ -99,7 +91,7 @@ def delete_one_word(texts: list[str], seed: int) -> list[str]:
 
 
 def make_views(
-    name: str,
+    name: Augmentation,
     pairs: TextPairs,
     cfg: SCTConfig,
     *,

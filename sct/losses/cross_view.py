@@ -20,27 +20,25 @@ Everything runs through :func:`sct.losses.candidates.candidate_loss` (chunked, n
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, get_args
 
 from torch import Tensor
 
+from sct.config import Divergence, Objective, Pairing
 from sct.losses.candidates import Kind, candidate_loss
 
-OBJECTIVES = ("distribution", "contrastive")
-DIVERGENCES = ("kl", "ce")
-PAIRINGS = ("cross", "identical")
+
+def _choice(name: str, value: str, alias: Any) -> None:
+    """Direct callers pass plain strings: check them against the config's ``Literal`` alias."""
+    if value not in get_args(alias):
+        raise ValueError(f"{name} has invalid value {value!r}: allowed {list(get_args(alias))}")
 
 
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} has invalid value {value!r}: allowed {list(allowed)}")
-
-
-def loss_kind(objective: str, divergence: str) -> Kind:
+def loss_kind(objective: Objective, divergence: Divergence) -> Kind:
     """The candidate-loss kind for an (objective, divergence) pair: "kl", "ce" or "infonce"."""
-    _choice("objective", objective, OBJECTIVES)
-    _choice("divergence", divergence, DIVERGENCES)
-    return "infonce" if objective == "contrastive" else divergence  # type: ignore[return-value]
+    _choice("objective", objective, Objective)
+    _choice("divergence", divergence, Divergence)
+    return "infonce" if objective == "contrastive" else divergence
 
 
 def cross_view_loss(
@@ -53,9 +51,9 @@ def cross_view_loss(
     *,
     tau_online: float,
     tau_target: float,
-    objective: Literal["distribution", "contrastive"] = "distribution",
-    divergence: Literal["kl", "ce"] = "kl",
-    pairing: Literal["cross", "identical"] = "cross",
+    objective: Objective = "distribution",
+    divergence: Divergence = "kl",
+    pairing: Pairing = "cross",
     view_weight: float = 0.5,
     chunk: int | None = None,
 ) -> Tensor:
@@ -71,24 +69,17 @@ def cross_view_loss(
         chunk: queue rows scored at once (None: automatic).
     """
     kind = loss_kind(objective, divergence)
-    _choice("pairing", pairing, PAIRINGS)
+    _choice("pairing", pairing, Pairing)
     if view_weight <= 0:
         raise ValueError(f"view_weight must be > 0, got {view_weight}")
     if pairing == "cross":
         scored = ((online2, target1, queue1), (online1, target2, queue2))
     else:
         scored = ((online1, target1, queue1), (online2, target2, queue2))
-    total = 0.0
-    for online, target, queue in scored:
-        term = candidate_loss(
-            online,
-            target,
-            queue,
-            target=target,
-            tau_online=tau_online,
-            tau_target=tau_target,
-            kind=kind,
-            chunk=chunk,
+    terms = [
+        candidate_loss(
+            online, target, queue, target=target, tau_online=tau_online, tau_target=tau_target, kind=kind, chunk=chunk
         )
-        total = total + view_weight * term
-    return total  # type: ignore[return-value]
+        for online, target, queue in scored
+    ]
+    return view_weight * terms[0] + view_weight * terms[1]

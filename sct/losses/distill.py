@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from sct.config import Divergence, Objective, Pairing
 from sct.losses.candidates import candidate_loss
 from sct.losses.cross_view import cross_view_loss
 
@@ -40,9 +41,9 @@ def cd_loss(
     *,
     tau_online: float,
     tau_teacher: float,
-    pairing: str = "cross",
-    divergence: str = "kl",
-    objective: str = "distribution",
+    pairing: Pairing = "cross",
+    divergence: Divergence = "kl",
+    objective: Objective = "distribution",
     view_weight: float = 0.5,
     chunk: int | None = None,
 ) -> Tensor:
@@ -57,9 +58,9 @@ def cd_loss(
         queue2,
         tau_online=tau_online,
         tau_target=tau_teacher,
-        objective=objective,  # type: ignore[arg-type]
-        divergence=divergence,  # type: ignore[arg-type]
-        pairing=pairing,  # type: ignore[arg-type]
+        objective=objective,
+        divergence=divergence,
+        pairing=pairing,
         view_weight=view_weight,
         chunk=chunk,
     )

@@ -5,7 +5,8 @@ teacher for the distillation tables, written ``${teacher}`` and filled from ``--
 name, the flat config keys the row changes against the default SCT, and the paper's published Δ (or absolute
 score) per model size, ``null`` with a ``note`` when the number is not known. A row whose variant the config
 does not offer (a ``Literal`` value it lacks) is refused with a message naming the row, not skipped
-(issue 3, §3).
+(issue 3, §3). The file's layout is :class:`AblationGrid` itself (rows: :class:`GridRow`), read through
+:func:`sct.config_io.coerce_dataclass`.
 """
 
 from __future__ import annotations
@@ -15,24 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from sct.config import SCTConfig
-from sct.config_io import apply_overrides, load_yaml
-from sct.presets import SIZES
-from sct.tune.spaces import find_spec_file, number
+from sct.config_io import apply_overrides, coerce_dataclass, load_yaml
+from sct.errors import UserError
+from sct.tune.spaces import Size, find_spec_file
 
 TEACHER = "${teacher}"
-_TOP_KEYS = ("name", "description", "baseline", "common", "rows")
-_ROW_KEYS = ("name", "overrides", "paper_delta", "paper_score", "note")
 
 
 @dataclass(frozen=True)
 class GridRow:
-    """One ablation variant."""
+    """One ablation variant: the paper's Δ or absolute score per size, or a note saying why there is none."""
 
     name: str
-    overrides: dict[str, Any]
-    paper_delta: dict[str, float | None] = field(default_factory=dict)
-    paper_score: dict[str, float | None] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    paper_delta: dict[Size, float | None] = field(default_factory=dict)
+    paper_score: dict[Size, float | None] = field(default_factory=dict)
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if (not self.paper_delta or None in self.paper_delta.values()) and not self.paper_score and not self.note:
+            raise UserError(f"row '{self.name}' has no paper number: give paper_delta/paper_score or a note")
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,11 @@ class AblationGrid:
     """A validated grid file."""
 
     path: Path
-    name: str
-    description: str
-    baseline: str
-    common: dict[str, Any]
     rows: tuple[GridRow, ...]
-
-    @property
-    def needs_teacher(self) -> bool:
-        return any(v == TEACHER for v in self.common.values()) or any(
-            v == TEACHER for row in self.rows for v in row.overrides.values()
-        )
+    name: str = ""
+    description: str = ""
+    baseline: str = ""  # default: the first row
+    common: dict[str, Any] = field(default_factory=dict)
 
     def row(self, name: str) -> GridRow:
         for row in self.rows:
@@ -99,59 +96,19 @@ class AblationGrid:
         return any(r.name == name for r in self.rows)
 
 
-def _per_size(source: str, key: str, value: Any) -> dict[str, float | None]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError(f"{source}: key '{key}' has invalid value {value!r}: expected a mapping size -> number")
-    out: dict[str, float | None] = {}
-    for size, number_ in value.items():
-        if size not in SIZES:
-            raise ValueError(f"{source}: key '{key}.{size}' is not a model size: allowed {list(SIZES)}")
-        out[size] = None if number_ is None else number(source, f"{key}.{size}", number_)
-    return out
-
-
-def _parse_row(source: str, index: int, data: Any) -> GridRow:
-    where = f"rows[{index}]"
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
-        raise ValueError(f"{source}: key '{where}' has invalid value {data!r}: expected a mapping with a name")
-    unknown = [k for k in data if k not in _ROW_KEYS]
-    if unknown:
-        raise ValueError(f"{source}: unknown key '{where}.{unknown[0]}': allowed {list(_ROW_KEYS)}")
-    overrides = data.get("overrides") or {}
-    if not isinstance(overrides, dict):
-        raise ValueError(f"{source}: key '{where}.overrides' has invalid value {overrides!r}: expected a mapping")
-    delta = _per_size(source, f"{where}.paper_delta", data.get("paper_delta"))
-    score = _per_size(source, f"{where}.paper_score", data.get("paper_score"))
-    note = str(data.get("note") or "")
-    if (not delta or any(v is None for v in delta.values())) and not score and not note:
-        raise ValueError(f"{source}: row '{data['name']}' has no paper number: give paper_delta/paper_score or a note")
-    return GridRow(data["name"], dict(overrides), delta, score, note)
-
-
 def parse_grid(data: dict[str, Any], source: str) -> AblationGrid:
     """Validate a loaded mapping; every row is resolved against the default SCT config."""
-    unknown = [k for k in data if k not in _TOP_KEYS]
-    if unknown:
-        raise ValueError(f"{source}: unknown key '{unknown[0]}': allowed {list(_TOP_KEYS)}")
-    rows_data = data.get("rows")
-    if not isinstance(rows_data, list) or not rows_data:
-        raise ValueError(f"{source}: key 'rows' has invalid value {rows_data!r}: expected a non-empty list")
-    rows = tuple(_parse_row(source, i, r) for i, r in enumerate(rows_data))
-    names = [r.name for r in rows]
+    grid = coerce_dataclass(AblationGrid, data, source, given={"path": Path(source)})
+    names = [r.name for r in grid.rows]
+    if not names:
+        raise UserError(f"{source}: key 'rows' has invalid value {list(grid.rows)}: expected a non-empty list")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ValueError(f"{source}: duplicate row name {duplicates[0]!r}")
-    baseline = data.get("baseline", names[0])
-    if baseline not in names:
-        raise ValueError(f"{source}: key 'baseline' has invalid value {baseline!r}: allowed {names}")
-    common = data.get("common") or {}
-    if not isinstance(common, dict):
-        raise ValueError(f"{source}: key 'common' has invalid value {common!r}: expected a mapping")
-    name = str(data.get("name") or Path(source).stem)
-    grid = AblationGrid(Path(source), name, str(data.get("description") or ""), baseline, dict(common), rows)
-    for row in rows:  # refuse rows whose variant is not offered, before anything runs
+        raise UserError(f"{source}: duplicate row name {duplicates[0]!r}")
+    if grid.baseline and grid.baseline not in names:
+        raise UserError(f"{source}: key 'baseline' has invalid value {grid.baseline!r}: allowed {names}")
+    grid = replace(grid, name=grid.name or Path(source).stem, baseline=grid.baseline or names[0])
+    for row in grid.rows:  # refuse rows whose variant is not offered, before anything runs
         grid.row_config(SCTConfig(), row.name, teacher="teacher-placeholder")
     return grid
 

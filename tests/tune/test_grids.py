@@ -11,7 +11,7 @@ from sct.config import SCTConfig
 from sct.config_io import flatten
 from sct.tune.grids import load_grid
 
-SHIPPED = {"table4": 12, "table6": 5, "table7": 8, "queue_size": 12}
+SHIPPED = {"table4": 13, "table6": 6, "table7": 8, "queue_size": 12}
 
 
 def changed_keys(a: SCTConfig, b: SCTConfig) -> set[str]:
@@ -23,7 +23,7 @@ def changed_keys(a: SCTConfig, b: SCTConfig) -> set[str]:
 def test_each_row_changes_only_what_it_names(name: str, count: int) -> None:
     grid = load_grid(name)
     assert len(grid.rows) == count and grid.baseline in [r.name for r in grid.rows]
-    teacher = "/abs/teacher" if grid.needs_teacher else None
+    teacher = "/abs/teacher" if "${teacher}" in grid.common.values() else None
     common = grid.common_config(SCTConfig(), teacher)
     for row in grid.rows:
         resolved = grid.row_config(SCTConfig(), row.name, teacher)
@@ -40,9 +40,58 @@ def test_table4_rows_are_the_papers_switches() -> None:
     assert {r.overrides.get("data.augmentation") for r in grid.rows} >= {"dropout", "mlm", "synonym"}
 
 
+TINY, SMALL = "bert-tiny", "bert-small"
+# (grid, the row's overrides) -> published (BERT-Tiny, BERT-Small) Δ against the baseline (arXiv 2311.03228).
+PAPER = {
+    "table4": {
+        (): (0.0, 0.0),
+        (("method.objective", "contrastive"),): (-5.30, -10.52),
+        (("method.pairing", "identical"),): (-7.82, -3.69),
+        (("method.reference", "momentum"),): (-1.29, -1.06),
+        (("method.divergence", "ce"),): (-0.20, -0.32),
+        (("method.head", "none"),): (-1.77, -3.67),
+        (("method.queues", "one"),): (-2.85, -1.21),
+        (("method.queues", "frozen"),): (-3.85, -2.76),
+        (("method.queues", "none"),): (-3.38, -2.29),
+        (("data.augmentation", "mlm"),): (-3.82, -1.87),
+        (("data.augmentation", "synonym"),): (-7.95, -3.15),
+        (("data.augmentation", "dropout"),): (-5.42, -3.11),
+        (("data.augmentation", "same"),): (-5.66, -2.47),
+    },
+    "table6": {
+        (): (0.0, 0.0),
+        (("method.objective", "contrastive"),): (-6.03, -3.26),
+        (("method.pairing", "identical"),): (-3.97, -1.43),
+        (("method.reference", "momentum"),): (-3.62, -0.97),
+        (("method.divergence", "ce"),): (-3.43, -0.98),
+        (("method.head", "none"),): (-4.14, -2.46),
+    },
+}
+BASELINE = {"table4": (69.73, 72.56), "table6": (76.43, 78.16)}
+
+
+@pytest.mark.parametrize("name", PAPER)
+def test_grid_rows_carry_the_papers_numbers(name: str) -> None:
+    grid = load_grid(name)
+    by_overrides = {tuple(sorted(r.overrides.items())): r.name for r in grid.rows}
+    assert set(by_overrides) == set(PAPER[name])  # exactly the paper's rows, no more
+    for overrides, (tiny, small) in PAPER[name].items():
+        row = by_overrides[overrides]
+        assert grid.paper_delta(row, TINY) == pytest.approx(tiny) and grid.paper_delta(row, SMALL) == pytest.approx(
+            small
+        )
+    assert (grid.row(grid.baseline).paper_score[TINY], grid.row(grid.baseline).paper_score[SMALL]) == BASELINE[name]
+    assert load_grid("table7").row("cd_sct").paper_score == dict(zip((TINY, SMALL), BASELINE["table6"], strict=True))
+
+
+def test_queue_size_notes_mark_the_best_k() -> None:
+    notes = {r.overrides["method.queue_size"]: r.note for r in load_grid("queue_size").rows}
+    assert "BERT-Tiny" in notes[131072] and "BERT-Small" in notes[65536] and "all models" in notes[16384]
+
+
 def test_table7_paper_delta_comes_from_published_scores() -> None:
     grid = load_grid("table7")
-    assert grid.needs_teacher and grid.baseline == "cd_sct"
+    assert grid.common == {"distill.teacher": "${teacher}"} and grid.baseline == "cd_sct"
     assert grid.paper_delta("cd_sct", "bert-tiny") == 0.0
     assert grid.paper_delta("congen", "bert-small") == pytest.approx(77.31 - 78.16)
     assert grid.paper_delta("mse", "bert-mini") is None

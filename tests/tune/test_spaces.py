@@ -57,14 +57,14 @@ def test_unknown_name_lists_the_shipped_ones() -> None:
     [
         ({"budgett": {}}, r"unknown key 'budgett': allowed \['size'"),
         ({"size": "bert-huge"}, r"key 'size' has invalid value 'bert-huge'"),
-        ({"metric": "loss"}, r"key 'metric' has invalid value 'loss': allowed \['best_stsb_dev_spearman'\]"),
+        ({"metric": "loss"}, r"key 'metric' has invalid value 'loss': allowed one of \['best_stsb_dev_spearman'\]"),
         (
             {"space": {"optim.lr": {"distribution": "loguniform", "low": 1e-3, "high": 1e-5}}},
             r"key 'space.optim.lr' has an empty range: low 0.001 >= high 1e-05",
         ),
         (
             {"space": {"optim.lr": {"distribution": "gauss", "low": 1, "high": 2}}},
-            r"key 'space.optim.lr.distribution' has invalid value 'gauss': allowed \['loguniform'",
+            r"key 'space.optim.lr.distribution' has invalid value 'gauss': allowed one of \['loguniform'",
         ),
         (
             {"space": {"optim.nope": {"distribution": "uniform", "low": 0.1, "high": 0.2}}},
@@ -79,7 +79,7 @@ def test_unknown_name_lists_the_shipped_ones() -> None:
         ({"resources": {"gpu": 1.5}}, r"key 'resources.gpu' has invalid value 1.5"),
         (
             {"points_to_evaluate": [{"optim.lr": 5e-4, "method.queue_size": 100}]},
-            r"key 'points_to_evaluate\[0\].method.queue_size' has invalid value 100: allowed \[64, 128\]",
+            r"key 'points_to_evaluate\[0\].method.queue_size' has invalid value 100: allowed one of \[64, 128\]",
         ),
         ({"points_to_evaluate": [{"optim.lr": 5e-4}]}, r"points_to_evaluate\[0\]' .* expected exactly the keys"),
         ({"base": {"optim.lr": -1}}, r"config key 'optim.lr' has invalid value -1"),
