@@ -2,7 +2,7 @@
 
 Precedence, lowest first: dataclass defaults < size preset (``--model bert-small``) < YAML file < ``--set``.
 YAML files are nested (``method: {queue_size: 65536}``) or flat (``method.queue_size: 65536``). Unknown
-sections and keys, wrong types and out-of-range values raise ``ValueError`` naming the source, the key and
+sections and keys, wrong types and out-of-range values raise ``UserError`` naming the source, the key and
 the value before any expensive work starts.
 """
 
@@ -137,10 +137,10 @@ def _split_flat(flat: Mapping[str, Any], source: str) -> dict[str, dict[str, Any
     for key, value in flat.items():
         section, _, name = str(key).partition(".")
         if section not in SECTIONS:
-            raise ValueError(f"{source}: unknown config section in key '{key}': allowed {list(SECTIONS)}")
+            raise UserError(f"{source}: unknown config section in key '{key}': allowed {list(SECTIONS)}")
         if not name or name not in _field_types(section):
             allowed = ", ".join(_field_types(section))
-            raise ValueError(f"{source}: unknown config key '{key}': allowed {section}.{{{allowed}}}")
+            raise UserError(f"{source}: unknown config key '{key}': allowed {section}.{{{allowed}}}")
         nested.setdefault(section, {})[name] = value
     return nested
 
@@ -151,7 +151,7 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]
     for key, value in data.items():
         if isinstance(value, Mapping) and "." not in str(key):
             if key not in SECTIONS:
-                raise ValueError(f"{source}: unknown config section '{key}': allowed {list(SECTIONS)}")
+                raise UserError(f"{source}: unknown config section '{key}': allowed {list(SECTIONS)}")
             for sub, sub_value in value.items():
                 flat[f"{key}.{sub}"] = sub_value
         else:
@@ -169,11 +169,11 @@ def apply_overrides(cfg: SCTConfig, overrides: Mapping[str, Any], source: str = 
             coerced = {k: coerce_value(f"{section}.{k}", v, types_[k]) for k, v in values.items()}
             replaced[section] = dataclasses.replace(getattr(cfg, section), **coerced)
         except ValueError as err:
-            raise ValueError(f"{source}: {err}") from None
+            raise UserError(f"{source}: {err}") from None
     try:
         return dataclasses.replace(cfg, **replaced)
     except ValueError as err:
-        raise ValueError(f"{source}: {err}") from None
+        raise UserError(f"{source}: {err}") from None
 
 
 def config_from_dict(data: Mapping[str, Any], source: str = "config") -> SCTConfig:
@@ -187,7 +187,7 @@ def parse_set_args(items: Iterable[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set expects key=value, got {item!r}")
+            raise UserError(f"--set expects key=value, got {item!r}")
         out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
     return out
 
@@ -196,15 +196,15 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; errors name the file."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
+        raise UserError(f"config file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: invalid YAML: {err}") from None
+        raise UserError(f"{path}: invalid YAML: {err}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        raise UserError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data
 
 

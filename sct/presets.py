@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sct.errors import UserError
+
 # size: (hub id, lr, k, tau_ref, tau_online) — Table 1 of Limkonchotiwat et al. (2023).
 _TABLE1: dict[str, tuple[str, float, int, float, float]] = {
     "bert-tiny": ("google/bert_uncased_L-2_H-128_A-2", 5e-4, 131072, 0.03, 0.04),
@@ -24,7 +26,7 @@ SIZES: tuple[str, ...] = tuple(_TABLE1)
 def size_overrides(size: str) -> dict[str, Any]:
     """Flat config overrides (``section.key`` → value) for one of :data:`SIZES`."""
     if size not in _TABLE1:
-        raise ValueError(f"unknown model size {size!r}: allowed {list(SIZES)}")
+        raise UserError(f"unknown model size {size!r}: allowed {list(SIZES)}")
     hub_id, lr, k, tau_ref, tau_online = _TABLE1[size]
     return {
         "model.name": hub_id,

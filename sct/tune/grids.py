@@ -53,7 +53,7 @@ class AblationGrid:
         for row in self.rows:
             if row.name == name:
                 return row
-        raise ValueError(f"{self.path}: unknown row {name!r}: allowed {[r.name for r in self.rows]}")
+        raise UserError(f"{self.path}: unknown row {name!r}: allowed {[r.name for r in self.rows]}")
 
     def select(self, names: list[str]) -> AblationGrid:
         """Only the named rows (in file order); the baseline need not be among them."""
@@ -62,7 +62,7 @@ class AblationGrid:
 
     def _fill(self, values: dict[str, Any], teacher: str | None) -> dict[str, Any]:
         if any(v == TEACHER for v in values.values()) and not teacher:
-            raise ValueError(f"{self.path}: grid '{self.name}' needs a teacher: pass --teacher PATH_OR_ID")
+            raise UserError(f"{self.path}: grid '{self.name}' needs a teacher: pass --teacher PATH_OR_ID")
         return {k: teacher if v == TEACHER else v for k, v in values.items()}
 
     def common_config(self, base: SCTConfig, teacher: str | None = None) -> SCTConfig:
@@ -79,7 +79,7 @@ class AblationGrid:
         try:
             return apply_overrides(common, self._fill(self.row(name).overrides, teacher), "overrides")
         except ValueError as err:
-            raise ValueError(f"{self.path}: row '{name}' is not available (variant not implemented): {err}") from None
+            raise UserError(f"{self.path}: row '{name}' is not available (variant not implemented): {err}") from None
 
     def paper_delta(self, name: str, size: str | None) -> float | None:
         """The paper's Δ of a row against the baseline for ``size``: given, or from absolute scores."""

@@ -23,7 +23,7 @@ from sct.presets import SIZES
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 Size = Literal[SIZES]  # type: ignore[valid-type]  # the names of sct.presets.SIZES
 Distribution = Literal["loguniform", "uniform", "int", "logint", "categorical"]
-Metric = Literal["best_stsb_dev_spearman"]
+Metric = Literal["best_stsb_dev"]
 
 
 def find_spec_file(name: str, folder: str) -> Path:
@@ -32,13 +32,13 @@ def find_spec_file(name: str, folder: str) -> Path:
     if as_path.is_file():
         return as_path.resolve()
     if as_path.suffix in (".yaml", ".yml") or "/" in name:
-        raise ValueError(f"{folder} file not found: {as_path}")
+        raise UserError(f"{folder} file not found: {as_path}")
     for root in (Path.cwd() / folder, PACKAGE_DIR / folder):
         candidate = root / f"{name}.yaml"
         if candidate.is_file():
             return candidate.resolve()
     known = sorted(p.stem for p in (PACKAGE_DIR / folder).glob("*.yaml"))
-    raise ValueError(f"unknown {folder} name {name!r}: allowed {known} or a path to a YAML file")
+    raise UserError(f"unknown {folder} name {name!r}: allowed {known} or a path to a YAML file")
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class SpaceFile:
 
     size: Size | None = None
     base: dict[str, Any] = field(default_factory=dict)
-    metric: Metric = "best_stsb_dev_spearman"
+    metric: Metric = "best_stsb_dev"
     mode: Literal["max"] = "max"
     space: dict[str, Any] = field(default_factory=dict)
     points_to_evaluate: tuple[dict[str, Any], ...] = ()

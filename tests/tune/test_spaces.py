@@ -30,7 +30,7 @@ def write(tmp_path: Path, data: dict) -> str:
 def test_shipped_spaces_start_at_the_table1_point(size: str) -> None:
     space = load_space(size)
     table1 = size_overrides(size)
-    assert space.size == size and space.metric == "best_stsb_dev_spearman"
+    assert space.size == size and space.metric == "best_stsb_dev"
     assert space.points[0] == {k: table1[k] for k in space.points[0]}
     assert set(space.points[0]) == {"optim.lr", "method.queue_size", "method.tau_ref", "method.tau_online"}
     assert space.budget["grace_evals"] >= 2
@@ -57,7 +57,7 @@ def test_unknown_name_lists_the_shipped_ones() -> None:
     [
         ({"budgett": {}}, r"unknown key 'budgett': allowed \['size'"),
         ({"size": "bert-huge"}, r"key 'size' has invalid value 'bert-huge'"),
-        ({"metric": "loss"}, r"key 'metric' has invalid value 'loss': allowed one of \['best_stsb_dev_spearman'\]"),
+        ({"metric": "loss"}, r"key 'metric' has invalid value 'loss': allowed one of \['best_stsb_dev'\]"),
         (
             {"space": {"optim.lr": {"distribution": "loguniform", "low": 1e-3, "high": 1e-5}}},
             r"key 'space.optim.lr' has an empty range: low 0.001 >= high 1e-05",
