@@ -102,4 +102,9 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 
 def setup_logging(quiet: bool) -> None:
+    """INFO lines of this package (WARNING with ``quiet``, which also hides transformers' progress bars)."""
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+    if quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
