@@ -109,6 +109,26 @@ def seeds_run_name(seed: int, row: str = "best") -> str:
     return ablation_run_name(row, seed)
 
 
+def trial_run_name(kind: str, trial_id: str, choices: Mapping[str, Any], *, total: int | None = None) -> str:
+    """The child-run name of one Tune trial, from plain values: the trainable's one call.
+
+    ``kind`` is ``sweep``, ``ablation`` or ``seeds``; ``choices`` the trial's own config entries (the
+    searched flat keys for a sweep, ``row`` and ``seed`` for a grid). The sweep's trial number is the counter
+    Ray puts at the end of ``trial_id`` (its creation order, as Optuna numbers its trials).
+    """
+    if kind == "sweep":
+        index = trial_index(trial_id)
+        values = {k: v for k, v in choices.items() if "." in k}
+        return (
+            sweep_run_name(index, values, total=total) if index is not None else f"{trial_id} {format_values(values)}"
+        )
+    if kind in ("ablation", "seeds"):
+        if "row" not in choices or "seed" not in choices:
+            raise ValueError(f"{kind} trial: its config needs 'row' and 'seed', got keys {sorted(choices)}")
+        return ablation_run_name(str(choices["row"]), int(choices["seed"]))
+    raise ValueError(f"unknown trial kind {kind!r}: expected 'sweep', 'ablation' or 'seeds'")
+
+
 def parent_run_name(experiment: str) -> str:
     """The parent run carries the experiment's name: one parent per experiment."""
     return experiment

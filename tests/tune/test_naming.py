@@ -75,6 +75,31 @@ def test_trial_index_from_ray_trial_id(trial_id: str, index: int | None) -> None
     assert naming.trial_index(trial_id) == index
 
 
+@pytest.mark.parametrize(
+    ("kind", "trial_id", "choices", "name"),
+    [
+        ("sweep", "ab12c_00003", {"optim.lr": 3e-4, "method.queue_size": 65536, "sct_meta": {}}, "t03 lr=3e-4 k=65536"),
+        ("sweep", "custom", {"method.tau_ref": 0.02}, "custom τref=.02"),
+        ("ablation", "ab12c_00007", {"row": "contrastive", "seed": 43, "sct_base": {}}, "contrastive s=43"),
+        ("seeds", "ab12c_00001", {"row": "best", "seed": 44}, "best s=44"),
+    ],
+)
+def test_trial_run_name_dispatches_on_the_kind(kind: str, trial_id: str, choices: dict, name: str) -> None:
+    assert naming.trial_run_name(kind, trial_id, choices) == name
+
+
+@pytest.mark.parametrize(
+    ("kind", "choices", "message"),
+    [
+        ("ablation", {"row": "sct"}, r"ablation trial: its config needs 'row' and 'seed', got keys \['row'\]"),
+        ("grid", {}, "unknown trial kind 'grid': expected 'sweep', 'ablation' or 'seeds'"),
+    ],
+)
+def test_trial_run_name_refuses_bad_input(kind: str, choices: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        naming.trial_run_name(kind, "x_00001", choices)
+
+
 def test_negative_trial_index_is_refused() -> None:
     with pytest.raises(ValueError, match="trial index must be >= 0, got -1"):
         naming.trial_label(-1)
