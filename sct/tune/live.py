@@ -23,6 +23,7 @@ from sct.tune.naming import format_value, short_key, trial_index, trial_label
 DEV_KEY = "stsb_dev_spearman"
 BEST_KEY = "best_stsb_dev_spearman"
 _STATUS = {"PENDING": "pending", "RUNNING": "running", "PAUSED": "paused", "TERMINATED": "done", "ERROR": "error"}
+_RAY_NOISE = ("Experiment state snapshotting", "Wrote the latest version of all result files")
 _NOISY_RAY_LOGGERS = ("ray.tune.execution.experiment_state", "ray.tune.tune", "ray.tune.execution.tune_controller")
 
 
@@ -94,6 +95,13 @@ def render(rows: list[TrialRow], total: int, started: float, now: float, *, max_
     return "\n".join(lines)
 
 
+def _without_clock(text: str) -> str:
+    """``text`` without the header's elapsed/ETA parts: what tells whether anything happened."""
+    head, _, table = text.partition("\n")
+    parts = [p for p in head.split(" · ") if not p.startswith(("elapsed ", "ETA "))]
+    return " · ".join(parts) + "\n" + table
+
+
 class SweepBoard:
     """Per-trial rows updated from Tune events (plain values: trial id, config, result dict)."""
 
@@ -136,21 +144,31 @@ class SweepBoard:
         return render(list(self.rows.values()), self.total, self.started, now, max_rows=max_rows)
 
 
-def sweep_view(total: int, *, keys: list[str] | None = None, every_s: float = 5.0, stream: TextIO | None = None) -> Any:
-    """A ``ray.tune.Callback`` printing :func:`render` to ``stream`` (stdout) at most every ``every_s`` seconds,
-    and once more when the experiment ends. ``keys``: the searched flat keys (default: all dotted keys)."""
+def sweep_view(
+    total: int,
+    *,
+    keys: list[str] | None = None,
+    every_s: float = 5.0,
+    heartbeat_s: float = 60.0,
+    stream: TextIO | None = None,
+) -> Any:
+    """A ``ray.tune.Callback`` printing :func:`render` to ``stream`` (stdout): when something changed, at most
+    every ``every_s`` seconds; otherwise every ``heartbeat_s`` (elapsed/ETA move on); once more at the end.
+    ``keys``: the searched flat keys (default: every dotted key of a trial's config, or its row and seed)."""
     from ray.tune import Callback
 
     class SweepView(Callback):
         def __init__(self) -> None:
             self.board = SweepBoard(total, time.time(), keys)
-            self.last_draw = 0.0
+            self.last_draw, self.drawn = 0.0, ""
 
         def draw(self, force: bool = False) -> None:
             now = time.time()
-            if force or now - self.last_draw >= every_s:
-                self.last_draw = now
-                print(self.board.render(now) + "\n", file=stream or sys.stdout, flush=True)
+            text = self.board.render(now)
+            changed = _without_clock(text) != _without_clock(self.drawn)
+            if force or (changed and now - self.last_draw >= every_s) or now - self.last_draw >= heartbeat_s:
+                self.last_draw, self.drawn = now, text
+                print(text + "\n", file=stream or sys.stdout, flush=True)
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self.board.update(trial.trial_id, trial.config, "RUNNING")
@@ -165,8 +183,9 @@ def sweep_view(total: int, *, keys: list[str] | None = None, every_s: float = 5.
             self.board.update(trial.trial_id, trial.config, "ERROR")
 
         def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
-            for trial in trials:  # pending trials the searcher already created
-                if trial.trial_id not in self.board.rows:
+            for trial in trials:  # new (pending) trials, and Ray's status of those not ended by our hooks
+                row = self.board.rows.get(trial.trial_id)
+                if row is None or row.status not in ("done", "stopped", "error"):
                     self.board.update(trial.trial_id, trial.config, str(trial.status))
             self.draw()
 
@@ -197,7 +216,7 @@ def quiet_library_noise(verbose: bool) -> None:
     for name in _NOISY_RAY_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMessages) for f in logger.filters):
-            logger.addFilter(_DropMessages(("Experiment state snapshotting",)))
+            logger.addFilter(_DropMessages(_RAY_NOISE))
     try:
         import optuna
     except ImportError:

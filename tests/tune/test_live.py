@@ -108,12 +108,28 @@ def test_ray_callback_feeds_the_board_and_prints_at_most_every_few_seconds() -> 
 BEST = "best_stsb_dev_spearman"
 
 
+def test_ray_status_refreshes_rows_until_our_hooks_end_them() -> None:
+    from ray.tune.experiment import Trial
+
+    view = sweep_view(total=1, every_s=3600.0, heartbeat_s=3600.0, stream=io.StringIO())
+    trial = Trial("sct_trainable", config={LR: 5e-4}, trial_id="ab_00000", stub=True)
+    view.on_step_end(iteration=0, trials=[trial])
+    trial.set_status(Trial.RUNNING)
+    view.on_step_end(iteration=1, trials=[trial])
+    assert view.board.rows["ab_00000"].status == "running"
+    view.on_trial_complete(2, [trial], trial)  # no done_training in its last result: ASHA stopped it
+    trial.set_status(Trial.TERMINATED)
+    view.on_step_end(iteration=3, trials=[trial])
+    assert view.board.rows["ab_00000"].status == "stopped"
+
+
 @pytest.mark.parametrize(
     ("verbose", "level", "message", "shown"),
     [
         (False, logging.WARNING, "Experiment state snapshotting has been triggered multiple times", False),
         (False, logging.ERROR, "Experiment state snapshotting failed:", True),
         (False, logging.WARNING, "Trial ab_00001 errored", True),
+        (False, logging.INFO, "Wrote the latest version of all result files and experiment state to '/x'", False),
         (True, logging.WARNING, "Experiment state snapshotting has been triggered multiple times", True),
     ],
 )
@@ -124,6 +140,7 @@ def test_quiet_library_noise_drops_ray_snapshot_warnings(
 
     logger = logging.getLogger("ray.tune.execution.experiment_state")
     monkeypatch.setattr(logger, "filters", [])
+    monkeypatch.setattr(logger, "level", logger.level)
     monkeypatch.delenv("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", raising=False)
     with warnings.catch_warnings():
         quiet_library_noise(verbose)
@@ -133,6 +150,7 @@ def test_quiet_library_noise_drops_ray_snapshot_warnings(
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         logger.log(level, message)
     finally:
