@@ -137,9 +137,10 @@ def parent_run_name(experiment: str) -> str:
 def experiment_tags() -> dict[str, str]:
     """Tags for a new experiment: ``mlflow.experimentKind = custom_model_development`` (model training).
 
-    The MLflow 3.x UI reads this tag to choose between its GenAI pages (Overview, Traces) and the runs
-    table. Releases whose UI derives the kind from the browser's "workflow type" instead ignore it; for
-    them pass the link of :func:`experiment_url` to people.
+    The MLflow 3 UI stores an experiment's kind in this tag (its "experiment type" prompt writes it) and,
+    where it reads it, opens ``custom_model_development`` experiments on the runs table instead of the GenAI
+    Overview/Traces pages. Newer UIs (3.17 checked) take the kind from the sidebar's GenAI / Machine learning
+    toggle instead, a per-browser setting defaulting to GenAI: give people :func:`experiment_url`.
     """
     return {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND_ML}
 
@@ -148,7 +149,8 @@ def experiment_url(ui_base: str, experiment_id: str) -> str:
     """The link that opens the experiment's runs table in the UI's machine-learning view.
 
     ``ui_base`` is where ``mlflow ui`` / ``mlflow server`` listens (``http://127.0.0.1:5000``). The
-    ``workflowType`` query parameter overrides the per-browser default (GenAI) of MLflow >= 3.x.
+    ``workflowType=machine_learning`` query parameter overrides the browser's GenAI default for this page;
+    older UIs ignore it and still land on the runs tab the URL names.
     """
     base = ui_base.rstrip("/")
     return f"{base}/#/experiments/{experiment_id}/runs?{ML_WORKFLOW_QUERY}"
