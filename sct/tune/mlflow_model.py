@@ -13,11 +13,10 @@ torch, transformers and ``sct`` (not sentence-transformers): ``predict`` encodes
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
-
-import mlflow.pyfunc  # this module is MLflow glue: callers import it lazily (inside the function that logs)
 
 from sct.errors import UserError
 
@@ -26,26 +25,43 @@ MODEL_NAME = "sentence_encoder"
 _REQUIREMENTS = ("torch", "transformers", "numpy", "pandas")
 
 
-class SentenceEncoderModel(mlflow.pyfunc.PythonModel):
-    """``predict(sentences) -> (n, d) float32`` L2-normalised embeddings of an exported SCT model."""
+def _model_class() -> type:
+    """The ``mlflow.pyfunc.PythonModel`` subclass, built on first use so importing this module needs no MLflow."""
+    if "SentenceEncoderModel" in globals():  # one class per process: pickles refer to it by name
+        return globals()["SentenceEncoderModel"]
+    import mlflow.pyfunc
 
-    # predict takes lists, Series and DataFrames: the logged signature is the schema, not type hints. This
-    # MLflow switch skips the type-hint wrapper (and its "Add type hints" warning, which no filter silences).
-    _skip_type_hint_validation = True
+    class SentenceEncoderModel(mlflow.pyfunc.PythonModel):
+        """``predict(sentences) -> (n, d) float32`` L2-normalised embeddings of an exported SCT model."""
 
-    def load_context(self, context: Any) -> None:
-        from sct.encoder import SentenceEncoder
+        # predict takes lists, Series and DataFrames: the logged signature is the schema, not type hints. This
+        # MLflow switch skips the type-hint wrapper (and its "Add type hints" warning, which no filter silences).
+        _skip_type_hint_validation = True
 
-        self.encoder, self.tokenizer = SentenceEncoder.from_pretrained(context.artifacts[ARTIFACT_KEY])
-        self.encoder.eval()
+        def load_context(self, context: Any) -> None:
+            from sct.encoder import SentenceEncoder
 
-    def predict(self, context, model_input, params=None):  # no type hints: MLflow would read them as a schema
-        """Embeddings of ``model_input``: a list of strings, a pandas Series, or a one-column DataFrame."""
-        from sct.evaluate.embedding import encode_sentences
+            self.encoder, self.tokenizer = SentenceEncoder.from_pretrained(context.artifacts[ARTIFACT_KEY])
+            self.encoder.eval()
 
-        batch_size = int((params or {}).get("batch_size", 64))
-        vectors = encode_sentences(self.encoder, self.tokenizer, sentences_of(model_input), batch_size=batch_size)
-        return vectors.numpy()
+        def predict(self, context, model_input, params=None):  # no type hints: MLflow would read them as a schema
+            """Embeddings of ``model_input``: a list of strings, a pandas Series, or a one-column DataFrame."""
+            from sct.evaluate.embedding import encode_sentences
+
+            batch_size = int((params or {}).get("batch_size", 64))
+            vectors = encode_sentences(self.encoder, self.tokenizer, sentences_of(model_input), batch_size=batch_size)
+            return vectors.numpy()
+
+    SentenceEncoderModel.__module__, SentenceEncoderModel.__qualname__ = __name__, "SentenceEncoderModel"
+    globals()["SentenceEncoderModel"] = SentenceEncoderModel
+    return SentenceEncoderModel
+
+
+def __getattr__(name: str) -> Any:
+    """``SentenceEncoderModel`` on demand: MLflow pickles the model by reference and finds the class here."""
+    if name == "SentenceEncoderModel":
+        return _model_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sentences_of(model_input: Any) -> list[str]:
@@ -89,6 +105,11 @@ def _requirements() -> list[str]:
     return out
 
 
+def _no_pickle_note(record: logging.LogRecord) -> bool:
+    """Drops MLflow's note that a Python object is pickled: ours is pickled by reference (see _model_class)."""
+    return "Passing a Python object as `python_model`" not in record.getMessage()
+
+
 def _embedding_dim(model_dir: Path) -> int:
     from sct.encoder import SentenceEncoder
 
@@ -110,6 +131,8 @@ def log_sentence_model(
     ``register_name`` also creates a version of that registered model. Returns the model URI
     (``models:/<model_id>``) that ``mlflow.pyfunc.load_model`` takes.
     """
+    import mlflow
+    import mlflow.pyfunc
     from mlflow.entities import LoggedModelStatus
     from mlflow.models import Model
     from mlflow.tracking import MlflowClient
@@ -129,6 +152,8 @@ def log_sentence_model(
     )
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)  # Model.log resolves the store from the global URI
+    pyfunc_logger = logging.getLogger("mlflow.pyfunc")
+    pyfunc_logger.addFilter(_no_pickle_note)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*input example was not provided", category=UserWarning)
@@ -138,7 +163,7 @@ def log_sentence_model(
                 flavor=mlflow.pyfunc,
                 run_id=run_id,
                 model_id=logged.model_id,
-                python_model=SentenceEncoderModel(),  # pickled by reference: sct must be importable
+                python_model=_model_class()(),  # pickled by reference: sct must be importable where it loads
                 artifacts={ARTIFACT_KEY: str(directory)},
                 signature=_signature(_embedding_dim(directory)),
                 pip_requirements=_requirements(),  # explicit: skips MLflow's slow requirement inference
@@ -149,5 +174,6 @@ def log_sentence_model(
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
         raise
     finally:
+        pyfunc_logger.removeFilter(_no_pickle_note)
         mlflow.set_tracking_uri(previous)
     return info.model_uri

@@ -108,6 +108,17 @@ def test_bad_model_input_is_a_user_error(model_input, message: str) -> None:
         sentences_of(value)
 
 
+def test_the_model_class_is_built_once_and_pickled_by_reference() -> None:
+    import cloudpickle
+
+    from sct.tune import mlflow_model
+
+    first = mlflow_model._model_class()
+    assert mlflow_model.SentenceEncoderModel is first is mlflow_model._model_class()
+    blob = cloudpickle.dumps(first())
+    assert b"sct.tune.mlflow_model" in blob and b"load_context" not in blob  # a name, not the code
+
+
 def test_input_forms_give_the_same_sentences() -> None:
     import numpy as np
     import pandas as pd
