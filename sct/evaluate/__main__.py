@@ -2,8 +2,9 @@
 
 MODEL_PATH is anything :meth:`SentenceEncoder.from_pretrained` loads (an exported SCT model, a
 sentence-transformers directory, an HF directory or hub id). Prints one ``task  score`` line per task and
-the average (Spearman x 100, two decimals), or one JSON object with ``--json``. Bad input exits with code 2
-and one line on stderr.
+the average (Spearman x 100, two decimals), or one JSON object with ``--json``. Without ``--tasks`` it scores
+the tasks present in the STS directory (flat or SentEval ``data/downstream`` layout) and names the missing
+ones on stderr; none present is an error. Bad input exits with code 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -19,16 +20,25 @@ from sct.config import STS_TASKS
 ENV_STS_DIR = "SCT_STS_DIR"
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also read by tests/test_readme.py to check the README's flags)."""
     parser = argparse.ArgumentParser(
         prog="python -m sct.evaluate",
         description="Spearman x 100 of cosine similarities on the STS tasks (SentEval 'all' setting).",
     )
     parser.add_argument("model", help="model directory or hub id (an exported SCT / sentence-transformers model)")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--sts-dir", help=f"SentEval-layout STS directory (default: ${ENV_STS_DIR})")
+    source.add_argument(
+        "--sts-dir",
+        help=f"STS directory: flat (STS12-en-test/ ... STSBenchmark/ SICK/) or SentEval's data/downstream "
+        f"(default: ${ENV_STS_DIR})",
+    )
     source.add_argument("--hf", action="store_true", help="load the tasks from the HF hub (mteb/*) instead")
-    parser.add_argument("--tasks", default=",".join(STS_TASKS), help="comma-separated subset of %(default)s")
+    parser.add_argument(
+        "--tasks",
+        default=None,
+        help=f"comma-separated subset of {','.join(STS_TASKS)} (default: those found in --sts-dir; all with --hf)",
+    )
     parser.add_argument("--split", default="test", choices=["test", "dev"], help="'dev' is stsb only")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -38,13 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str], str | None]:
-    parser = _parser()
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str] | None, str | None]:
+    """(arguments, the tasks asked for or None for 'what is there', the STS dir or None for --hf)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = [t for t in tasks if t not in STS_TASKS]
-    if not tasks or unknown:
-        parser.error(f"--tasks {args.tasks!r}: unknown task(s) {unknown}; allowed {','.join(STS_TASKS)}")
+    tasks = None
+    if args.tasks is not None:
+        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        unknown = [t for t in tasks if t not in STS_TASKS]
+        if not tasks or unknown:
+            parser.error(f"--tasks {args.tasks!r}: unknown task(s) {unknown}; allowed {','.join(STS_TASKS)}")
     if args.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.max_seq_length is not None and args.max_seq_length < 1:
@@ -55,6 +68,31 @@ def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str], s
     if sts_dir is not None and not os.path.isdir(sts_dir):
         parser.error(f"--sts-dir {sts_dir}: directory not found")
     return args, tasks, sts_dir
+
+
+def default_tasks(sts_dir: str | None, split: str) -> list[str]:
+    """The tasks to score without ``--tasks``: all (``--hf``) or those found in ``sts_dir``, missing ones named.
+
+    Raises :class:`~sct.errors.UserError` when ``sts_dir`` holds none of the seven.
+    """
+    from sct.errors import UserError
+    from sct.evaluate.sts_data import available_tasks
+
+    if sts_dir is None:
+        return ["stsb"] if split == "dev" else list(STS_TASKS)
+    present, missing = available_tasks(sts_dir, split)
+    if not present:
+        raise UserError(
+            f"--sts-dir {sts_dir}: no STS task found for split {split!r}; expected STS12-en-test/ ... STS16-en-test/, "
+            "STSBenchmark/sts-test.csv, SICK/SICK_test_annotated.txt (flat) or SentEval's data/downstream/STS + SICK"
+        )
+    if missing and split == "test":
+        print(
+            f"scoring {len(present)} of {len(STS_TASKS)} tasks ({','.join(present)}); "
+            f"missing in {sts_dir}: {','.join(missing)} (avg is over the {len(present)} scored)",
+            file=sys.stderr,
+        )
+    return present
 
 
 def _fail(message: str) -> int:
@@ -76,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         hf_logging.disable_progress_bar()
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
+        if tasks is None:
+            tasks = default_tasks(sts_dir, args.split)
         loaded = [load_task(name, sts_dir=sts_dir, split=args.split) for name in tasks]  # data errors first
         encoder, tokenizer = SentenceEncoder.from_pretrained(args.model, max_seq_length=args.max_seq_length)
         encoder.to(device)

@@ -1,8 +1,11 @@
 """The seven STS evaluation sets (paper §4): STS12-16 (SentEval 'all' setting), STS-B, SICK-R.
 
-Two sources give the same pairs: a SentEval-layout directory (as SimCSE / SentEval ship it; see
-``../shared/README.md``) or the Hugging Face ``mteb/*`` datasets (``sts_dir=None``). In the 'all' setting
-the subsets of one STS year are concatenated and scored with one Spearman correlation.
+Two sources give the same pairs: a SentEval-layout directory or the Hugging Face ``mteb/*`` datasets
+(``sts_dir=None``). In the 'all' setting the subsets of one STS year are concatenated and scored with one
+Spearman correlation. A directory may be laid out flat (``STS12-en-test/``, ``STSBenchmark/``, ``SICK/`` side
+by side, as SimCSE ships it; see ``../shared/README.md``) or as SentEval's own download leaves it
+(``data/downstream/STS/STS12-en-test``, ``data/downstream/STS/STSBenchmark``, ``data/downstream/SICK``):
+``sts_dir`` may then be the SentEval checkout, its ``data/downstream`` or its ``data/downstream/STS``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,54 @@ HF_DATASETS: dict[str, str] = {
     "stsb": "mteb/stsbenchmark-sts",
     "sickr": "mteb/sickr-sts",
 }
+
+
+# Each task's folder, relative to a folder holding the task folders.
+TASK_FOLDERS: dict[str, str] = {
+    **{f"sts1{y}": f"STS1{y}-en-test" for y in "23456"},
+    "stsb": "STSBenchmark",
+    "sickr": "SICK",
+}
+SICK_TEST = "SICK_test_annotated.txt"
+
+
+def _bases(root: Path, name: str) -> list[Path]:
+    """Folders that may hold ``name``'s folder: flat ``root``, then SentEval's ``[data/]downstream[/STS]``."""
+    group = "" if name == "sickr" else "STS"  # SentEval keeps SICK beside STS/, not inside it
+    bases = [root, root / "downstream" / group, root / "data" / "downstream" / group]
+    if name == "sickr" and root.name == "STS":
+        bases.append(root.parent)  # sts_dir = data/downstream/STS: SICK is its sibling
+    if name != "sickr":
+        bases.append(root / "STS")
+    return bases
+
+
+def task_path(name: str, sts_dir: str | Path) -> Path:
+    """The folder of task ``name`` under ``sts_dir`` in either layout; the flat path when neither exists."""
+    root = Path(sts_dir)
+    folder = TASK_FOLDERS[name]
+    for base in _bases(root, name):
+        if (base / folder).is_dir():
+            return base / folder
+    return root / folder
+
+
+def task_available(name: str, sts_dir: str | Path, split: str = "test") -> bool:
+    """True when the files of task ``name`` (``split``) are under ``sts_dir``: a cheap check, no parsing."""
+    if split == "dev" and name != "stsb":
+        return False
+    folder = task_path(name, sts_dir)
+    if name == "stsb":
+        return (folder / f"sts-{split}.csv").is_file()
+    if name == "sickr":
+        return (folder / SICK_TEST).is_file()
+    return any((folder / f"STS.input.{subset}.txt").is_file() for subset in SENTEVAL_SUBSETS[name])
+
+
+def available_tasks(sts_dir: str | Path, split: str = "test") -> tuple[list[str], list[str]]:
+    """(present, missing) among the seven tasks under ``sts_dir``, both in :data:`STS_TASKS` order."""
+    present = [name for name in STS_TASKS if task_available(name, sts_dir, split)]
+    return present, [name for name in STS_TASKS if name not in present]
 
 
 @dataclass(frozen=True)
@@ -51,11 +102,12 @@ def load_task(name: str, *, sts_dir: str | Path | None, split: str = "test") -> 
     root = Path(sts_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"STS directory {root} does not exist (expected a SentEval-layout directory)")
+    folder = task_path(name, root)
     if name == "stsb":
-        return _load_stsb(name, root / "STSBenchmark" / f"sts-{split}.csv")
+        return _load_stsb(name, folder / f"sts-{split}.csv")
     if name == "sickr":
-        return _load_sick(name, root / "SICK" / "SICK_test_annotated.txt")
-    return _load_senteval_year(name, root / f"STS{name[3:]}-en-test")
+        return _load_sick(name, folder / SICK_TEST)
+    return _load_senteval_year(name, folder)
 
 
 def _read_lines(path: Path, what: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Figures for the parent MLflow run: Optuna importances and parallel coordinates (sweeps), mean ± sd per
+"""Figures for the parent MLflow run: Optuna history, parallel coordinates, importances (sweeps), mean ± sd per
 ablation row beside the paper's Δ, and the 7-STS average against the queue size k (Figure 4).
 
 Plotting is best effort: a figure that cannot be drawn (too few finished trials, an Optuna evaluator that
@@ -8,6 +8,7 @@ needs more data) is skipped with a printed note and never fails the experiment.
 from __future__ import annotations
 
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +22,67 @@ def _pyplot() -> Any:
     return plt
 
 
-def sweep_plots(optuna_db: Path, study_name: str, out_dir: Path) -> list[Path]:
-    """``param_importances.png`` and ``parallel_coordinate.png`` from the persisted Optuna study."""
+SWEEP_METRIC_LABEL = "STS-B dev Spearman ×100"
+SWEEP_METRIC_SCOPE = (
+    "the sweep metric is STS-B dev only (1 of the 7 STS tasks); the 7-STS test average is in the results table"
+)
+MIN_TRIALS_FOR_IMPORTANCE = 5
+
+
+def readable_ticks(figure: Any) -> None:
+    """Plain tick labels on every numeric axis of ``figure``: no offset ("+5.398e1") nor scientific notation."""
+    for axes in figure.axes:
+        for axis in ("x", "y"):
+            try:
+                axes.ticklabel_format(axis=axis, useOffset=False, style="plain")
+            except AttributeError:  # log or categorical axis: its formatter is not a ScalarFormatter
+                pass
+
+
+def sweep_plots(
+    optuna_db: Path,
+    study_name: str,
+    out_dir: Path,
+    *,
+    metric_label: str = SWEEP_METRIC_LABEL,
+    min_trials_for_importance: int = MIN_TRIALS_FOR_IMPORTANCE,
+) -> list[Path]:
+    """``optimization_history.png``, ``parallel_coordinate.png`` and ``param_importances.png`` of the study.
+
+    Axes and titles name the metric (``metric_label``), ticks are plain numbers, and the importances are
+    drawn only from ``min_trials_for_importance`` finished trials or more (fewer give noise: a note is
+    printed instead).
+    """
     import optuna
     from optuna.visualization import matplotlib as ovm
 
     plt = _pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{optuna_db}")
+    finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    figures = [
+        ("optimization_history", ovm.plot_optimization_history, "best so far"),
+        ("parallel_coordinate", ovm.plot_parallel_coordinate, "searched values"),
+    ]
+    if finished >= min_trials_for_importance:
+        figures.append(("param_importances", ovm.plot_param_importances, "parameter importance"))
+    else:
+        print(
+            f"plot param_importances skipped: {finished} finished trial(s), "
+            f"importances need at least {min_trials_for_importance}"
+        )
     written = []
-    for name, draw in (
-        ("param_importances", ovm.plot_param_importances),
-        ("parallel_coordinate", ovm.plot_parallel_coordinate),
-    ):
+    for name, draw, what in figures:
         try:
-            axes = draw(study)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                axes = draw(study, target_name=metric_label)
             figure = axes.figure if hasattr(axes, "figure") else plt.gcf()
-            figure.set_size_inches(8, 5)
-            figure.tight_layout()
+            readable_ticks(figure)
+            figure.set_size_inches(9, 5.5)
+            figure.suptitle(f"{study_name}: {what}, {metric_label} ({finished} finished trials)", fontsize=10)
+            figure.text(0.5, 0.005, SWEEP_METRIC_SCOPE, ha="center", va="bottom", fontsize=7, color="dimgray")
+            figure.tight_layout(rect=(0, 0.03, 1, 0.95))
             figure.savefig(out_dir / f"{name}.png", dpi=120)
             plt.close(figure)
             written.append(out_dir / f"{name}.png")
