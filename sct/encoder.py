@@ -21,6 +21,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PretrainedConfig,
 from transformers import PreTrainedTokenizerBase as Tokenizer
 
 from sct import st_format
+from sct.errors import UserError
 from sct.inputs import model_source
 from sct.st_format import ACTIVATIONS, WEIGHT_FILES, is_local
 
@@ -101,6 +102,11 @@ class SentenceEncoder(nn.Module):
             if is_local(root):
                 st_format.check_mean_pooling(Path(root), modules)
         source = str(Path(root) / sub) if is_local(root) else str(name_or_path)
+        if is_local(root) and not (Path(source) / "config.json").is_file():
+            raise UserError(
+                f"{source} is not a model directory: expected config.json (a Hugging Face model) or modules.json "
+                "(a sentence-transformers model)"
+            )
         kwargs = {} if is_local(root) or not sub else {"subfolder": sub}
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)

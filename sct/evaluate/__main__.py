@@ -15,7 +15,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sct import cli
 from sct.config import STS_TASKS
+from sct.errors import UserError
 
 ENV_STS_DIR = "SCT_STS_DIR"
 
@@ -44,30 +46,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--max-seq-length", type=int, default=None, help="override the model's truncation")
     parser.add_argument("--json", action="store_true", help="print one JSON object {task: score, 'avg': score}")
+    cli.add_debug_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
-def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str] | None, str | None]:
-    """(arguments, the tasks asked for or None for 'what is there', the STS dir or None for --hf)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _checked(args: argparse.Namespace) -> tuple[list[str] | None, str | None]:
+    """(the tasks asked for or None for 'what is there', the STS dir or None for --hf); UserError otherwise."""
     tasks = None
     if args.tasks is not None:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
         unknown = [t for t in tasks if t not in STS_TASKS]
         if not tasks or unknown:
-            parser.error(f"--tasks {args.tasks!r}: unknown task(s) {unknown}; allowed {','.join(STS_TASKS)}")
+            _raise(f"--tasks {args.tasks!r}: unknown task(s) {unknown}; allowed {','.join(STS_TASKS)}")
     if args.batch_size < 1:
-        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+        _raise(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.max_seq_length is not None and args.max_seq_length < 1:
-        parser.error(f"--max-seq-length must be >= 1, got {args.max_seq_length}")
+        _raise(f"--max-seq-length must be >= 1, got {args.max_seq_length}")
     sts_dir = None if args.hf else (args.sts_dir or os.environ.get(ENV_STS_DIR))
     if not args.hf and not sts_dir:
-        parser.error(f"give exactly one of --sts-dir DIR or --hf (or set ${ENV_STS_DIR})")
+        _raise(f"give exactly one of --sts-dir DIR or --hf (or set ${ENV_STS_DIR})")
     if sts_dir is not None and not os.path.isdir(sts_dir):
-        parser.error(f"--sts-dir {sts_dir}: directory not found")
-    return args, tasks, sts_dir
+        _raise(f"--sts-dir {sts_dir}: directory not found")
+    return tasks, sts_dir
+
+
+def _raise(message: str) -> None:
+    raise UserError(message)
 
 
 def default_tasks(sts_dir: str | None, split: str) -> list[str]:
@@ -75,7 +80,6 @@ def default_tasks(sts_dir: str | None, split: str) -> list[str]:
 
     Raises :class:`~sct.errors.UserError` when ``sts_dir`` holds none of the seven.
     """
-    from sct.errors import UserError
     from sct.evaluate.sts_data import available_tasks
 
     if sts_dir is None:
@@ -95,35 +99,27 @@ def default_tasks(sts_dir: str | None, split: str) -> list[str]:
     return present
 
 
-def _fail(message: str) -> int:
-    print(f"python -m sct.evaluate: error: {message}", file=sys.stderr)
-    return 2
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input). ``argv`` defaults to sys.argv[1:]."""
-    args, tasks, sts_dir = _parse(argv)
+def run(args: argparse.Namespace) -> int:
     import torch
-    from transformers.utils import logging as hf_logging
 
     from sct.encoder import SentenceEncoder
     from sct.evaluate.evaluator import score_tasks
     from sct.evaluate.sts_data import load_task
 
-    if args.quiet:
-        hf_logging.disable_progress_bar()
+    tasks, sts_dir = _checked(args)
+    cli.setup_logging(args.quiet)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if tasks is None:
+        tasks = default_tasks(sts_dir, args.split)
     try:
-        if tasks is None:
-            tasks = default_tasks(sts_dir, args.split)
         loaded = [load_task(name, sts_dir=sts_dir, split=args.split) for name in tasks]  # data errors first
         encoder, tokenizer = SentenceEncoder.from_pretrained(args.model, max_seq_length=args.max_seq_length)
-        encoder.to(device)
-        results = score_tasks(
-            encoder, tokenizer, loaded, batch_size=args.batch_size, device=device, show_progress=not args.quiet
-        )
     except (FileNotFoundError, ValueError) as err:
-        return _fail(str(err))
+        raise UserError(str(err)) from None
+    encoder.to(device)
+    results = score_tasks(
+        encoder, tokenizer, loaded, batch_size=args.batch_size, device=device, show_progress=not args.quiet
+    )
     results["avg"] = sum(results.values()) / len(results)
     if args.json:
         print(json.dumps({name: round(score, 4) for name, score in results.items()}))
@@ -131,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, score in results.items():
             print(f"{name:<8}{score:6.2f}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 bad input). ``argv`` defaults to sys.argv[1:]."""
+    return cli.run(build_parser(), run, list(argv) if argv is not None else None)
 
 
 if __name__ == "__main__":

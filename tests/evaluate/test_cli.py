@@ -46,6 +46,14 @@ def test_json_output_with_task_subset_and_env_dir(saved_model, capsys, monkeypat
     assert result["avg"] == pytest.approx((result["stsb"] + result["sickr"]) / 2, abs=1e-3)
 
 
+def exit_code(argv: list[str]) -> int:
+    """The CLI's exit code, whether argparse exits or the error boundary returns it."""
+    try:
+        return main(argv)
+    except SystemExit as exit_info:
+        return int(exit_info.code)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -56,20 +64,23 @@ def test_json_output_with_task_subset_and_env_dir(saved_model, capsys, monkeypat
     ],
 )
 def test_bad_arguments_exit_2_with_one_clear_line(saved_model, capsys, extra, message) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(saved_model), *extra])
-    assert exit_info.value.code == 2
+    assert exit_code([str(saved_model), *extra]) == 2
     assert message.replace("\\", "") in capsys.readouterr().err or pytest.fail(message)
 
 
 def test_missing_source_model_or_task_file_exit_2(saved_model, capsys, monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("SCT_STS_DIR", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(saved_model)])
-    assert exit_info.value.code == 2
+    assert exit_code([str(saved_model)]) == 2
     assert "give exactly one of --sts-dir DIR or --hf" in capsys.readouterr().err
     assert main(["./missing/model", "--sts-dir", str(STS_FIXTURE)]) == 2
     assert "model directory ./missing/model does not exist" in capsys.readouterr().err
     assert main([str(saved_model), "--sts-dir", str(tmp_path), "--tasks", "stsb", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "STSBenchmark/sts-test.csv not found" in err[0]
+
+
+def test_a_directory_that_is_not_a_model_is_one_line(tmp_path, capsys) -> None:
+    (tmp_path / "notes.txt").write_text("not a model")
+    assert main([str(tmp_path), "--sts-dir", str(STS_FIXTURE), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{tmp_path} is not a model directory: expected config.json" in err[0]
