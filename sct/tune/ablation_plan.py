@@ -95,6 +95,8 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
         tags=tags | {"sct.rows": ",".join(rows)},
         address=args.address,
         dashboard=args.dashboard,
+        verbose=args.verbose,
+        register=args.register,
     )
     return spec, grid, configs
 

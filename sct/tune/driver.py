@@ -51,6 +51,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     add("--dry-run", action="store_true", help="print the plan and exit without starting Ray")
     add("--smoke", action="store_true", help="a few steps and trials: checks the set-up in minutes on a CPU")
     add("--dashboard", action="store_true", help="start Ray's dashboard with a local Ray (off by default)")
+    add("--verbose", action="store_true", help="Ray's own progress table and the libraries' warnings too")
+    add("--register", metavar="NAME", help="also register the best model in MLflow's model registry as NAME")
     add("--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature")
     cli.add_debug_arg(parser)
 

@@ -12,16 +12,20 @@ from sct.presets import paper_best_queue_size
 from sct.storage import write_dir
 from sct.tune import ablation_results, plots, results, tracking
 from sct.tune.driver import Experiment
+from sct.tune.mlflow_model import log_sentence_model
 
 
-def log_best_model(exp: Experiment, model_dir: Path | None) -> Path | None:
-    """Copy the best trial's model to ``<experiment>/best_model`` and log it to the parent run."""
+def log_best_model(exp: Experiment, model_dir: Path | None, register: str | None = None) -> Path | None:
+    """Copy the best trial's model to ``<experiment>/best_model`` and log it to the parent run, as files and
+    as an MLflow model (``mlflow.pyfunc.load_model`` returns embeddings); ``register`` also registers it."""
     if model_dir is None or not model_dir.is_dir():
         print("no best model to log (no finished trial with a model)")
         return None
     target = exp.path / "best_model"
     write_dir(target, lambda tmp: shutil.copytree(model_dir, tmp, dirs_exist_ok=True))
     tracking.client(exp.tracking_uri).log_artifacts(exp.state["parent_run_id"], str(target), "best_model")
+    uri = log_sentence_model(exp.tracking_uri, exp.state["parent_run_id"], target, register_name=register)
+    print(f"best model: {target} (MLflow model {uri}{f', registered as {register}' if register else ''})")
     return target
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from sct import metrics as M
 from sct.config_io import flatten
-from sct.tune import tracking
-from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, trial_config, trial_dir
+from sct.tune import naming, tracking
+from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, TrialPayload, trial_config, trial_dir
 
 FINAL_KEYS = (M.BEST_STSB_DEV, M.BEST_STEP, M.TRAIN_SECONDS)
 
@@ -29,9 +29,8 @@ def _callback_base() -> type:
 class MlflowTrials(_callback_base()):  # type: ignore[misc]
     """Mirror every trial of one experiment into MLflow child runs of ``parent_id``."""
 
-    def __init__(self, uri: str, experiment_id: str, parent_id: str, name_run: Any = None) -> None:
-        self.uri, self.experiment_id, self.parent_id = uri, experiment_id, parent_id
-        self.name_run = name_run
+    def __init__(self, uri: str, experiment_id: str, parent_id: str, total: int | None = None) -> None:
+        self.uri, self.experiment_id, self.parent_id, self.total = uri, experiment_id, parent_id, total
         self._runs: dict[str, str] = {}  # trial id -> run id
         self._last_step: dict[str, int] = {}  # trial id -> last evaluation step logged
         self._final_logged: set[str] = set()
@@ -70,7 +69,8 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
             self._runs[trial_id] = run.info.run_id
             return run.info.run_id
         cfg = trial_config(trial.config, trial_id)
-        name = self.name_run(trial) if self.name_run is not None else str(trial)
+        choices = {k: v for k, v in trial.config.items() if k != "sct"}
+        name = naming.trial_run_name(TrialPayload.of(trial.config).kind, trial_id, choices, total=self.total)
         tags = {tracking.PARENT_TAG: self.parent_id, tracking.TRIAL_TAG: trial_id, "ray.trial_name": str(trial)}
         tags |= tracking.trial_tags(trial.config, cfg.optim.seed)
         run = self.mlflow.create_run(self.experiment_id, run_name=name, tags=tags)

@@ -52,7 +52,8 @@ class ExperimentSpec:
     tags: dict[str, str] = field(default_factory=dict)
     address: str | None = None
     dashboard: bool = False
-    name_run: Callable[[Any], str] | None = None
+    verbose: bool = False
+    register: str | None = None  # register the best model under this name
 
 
 def prepare_data(configs: list[SCTConfig]) -> None:
@@ -118,12 +119,14 @@ def _trainable(spec: ExperimentSpec) -> Any:
 
 
 def _callbacks(spec: ExperimentSpec) -> list[Any]:
+    from sct.tune.live import sweep_view
     from sct.tune.mlflow_trials import MlflowTrials
     from sct.tune.outcome import end_log
 
-    state = spec.experiment.state
-    mlflow = MlflowTrials(spec.experiment.tracking_uri, state["experiment_id"], state["parent_run_id"], spec.name_run)
-    return [mlflow, end_log(spec.experiment)]
+    state, exp = spec.experiment.state, spec.experiment
+    mlflow = MlflowTrials(exp.tracking_uri, state["experiment_id"], state["parent_run_id"], spec.num_samples)
+    keys = [p.key for p in spec.search.space.params] if isinstance(spec.search, OptunaPlan) else None
+    return [mlflow, end_log(exp), sweep_view(spec.num_samples, keys=keys)]
 
 
 def build_tuner(spec: ExperimentSpec) -> Any:
@@ -135,7 +138,7 @@ def build_tuner(spec: ExperimentSpec) -> Any:
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         failure_config=tune.FailureConfig(max_failures=1),
         callbacks=_callbacks(spec),
-        verbose=1,
+        verbose=1 if spec.verbose else 0,  # the live view (sct.tune.live) replaces Ray's own table
     )
     param_space: dict[str, Any] = {"sct": spec.payload.to_config()}
     if isinstance(spec.search, GridPlan):
@@ -174,6 +177,23 @@ def print_footprint(spec: ExperimentSpec) -> None:
     )
 
 
+def print_next_steps(spec: ExperimentSpec) -> None:
+    """The commands that show this experiment, with its real names and paths."""
+    from sct.tune.naming import experiment_url
+
+    exp = spec.experiment
+    where = (
+        f"--tracking-uri {exp.tracking_uri}" if exp.tracking_uri != tracking.default_tracking_uri(exp.storage) else ""
+    )
+    print("next:")
+    print(f"  python -m sct.report {exp.name} --storage {exp.storage} {where}".rstrip())
+    if exp.tracking_uri.startswith("sqlite:"):
+        print(f"  mlflow ui --backend-store-uri {exp.tracking_uri}")
+        print(f"  then open {experiment_url('http://127.0.0.1:5000', exp.state['experiment_id'])}")
+    if isinstance(spec.search, OptunaPlan):
+        print(f"  optuna-dashboard sqlite:///{exp.path / 'optuna.db'}   (pip install optuna-dashboard)")
+
+
 def run_experiment(
     spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
 ) -> int:
@@ -187,6 +207,9 @@ def run_experiment(
 def _run(
     spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
 ) -> int:
+    from sct.tune.live import quiet_library_noise
+
+    quiet_library_noise(spec.verbose)
     prepare_data(configs)
     open_parent(spec)
     init_ray(spec.address, spec.dashboard)
@@ -204,5 +227,6 @@ def _run(
     summarise(spec, outcome)
     outcome.print()
     print_footprint(spec)
+    print_next_steps(spec)
     mlflow.set_terminated(exp.state["parent_run_id"], "FAILED" if outcome.crashed else "FINISHED")
     return 1 if outcome.crashed else 0

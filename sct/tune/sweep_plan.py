@@ -94,6 +94,8 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         tags={"sct.kind": "sweep", "sct.size": str(space.size), "sct.space_keys": ",".join(keys)},
         address=args.address,
         dashboard=args.dashboard,
+        verbose=args.verbose,
+        register=args.register,
     )
     return spec, cfg
 

@@ -39,7 +39,7 @@ def _log_best(spec: ExperimentSpec, outcome: Outcome) -> dict[str, Any] | None:
     mlflow, parent_id = tracking.client(exp.tracking_uri), exp.state["parent_run_id"]
     tracking.log_params(mlflow, parent_id, {f"best.{k}": v for k, v in best_params.items()})
     tracking.log_metrics(mlflow, parent_id, {M.PRIMARY: best.metrics[M.PRIMARY], **tests}, 0)
-    finish.log_best_model(exp, best.model_dir)
+    finish.log_best_model(exp, best.model_dir, spec.register)
     return best_params
 
 

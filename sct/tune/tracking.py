@@ -62,13 +62,15 @@ def library_versions() -> dict[str, str]:
 
 
 def ensure_experiment(uri: str, name: str, artifact_root: Path | None = None) -> str:
-    """The id of experiment ``name``, created with an absolute artifact location when given."""
+    """The id of experiment ``name``; a new one is a model-training experiment with an absolute artifact root."""
+    from sct.tune.naming import experiment_tags
+
     mlflow = client(uri)
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
     location = Path(artifact_root).resolve().as_uri() if artifact_root is not None else None
-    return mlflow.create_experiment(name, artifact_location=location)
+    return mlflow.create_experiment(name, artifact_location=location, tags=experiment_tags())
 
 
 def start_parent(uri: str, experiment_id: str, name: str, tags: dict[str, str]) -> str:
