@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from sct.errors import UserError
 from sct.presets import paper_best_queue_size
 from sct.storage import write_dir
 from sct.tune import ablation_results, plots, results, tracking
@@ -24,7 +25,11 @@ def log_best_model(exp: Experiment, model_dir: Path | None, register: str | None
     target = exp.path / "best_model"
     write_dir(target, lambda tmp: shutil.copytree(model_dir, tmp, dirs_exist_ok=True))
     tracking.client(exp.tracking_uri).log_artifacts(exp.state["parent_run_id"], str(target), "best_model")
-    uri = log_sentence_model(exp.tracking_uri, exp.state["parent_run_id"], target, register_name=register)
+    try:
+        uri = log_sentence_model(exp.tracking_uri, exp.state["parent_run_id"], target, register_name=register)
+    except UserError as err:  # the files are logged; the MLflow model is a convenience, never a failure
+        print(f"best model: {target} (not logged as an MLflow model: {err})")
+        return target
     print(f"best model: {target} (MLflow model {uri}{f', registered as {register}' if register else ''})")
     return target
 

@@ -49,6 +49,12 @@ class AblationGrid:
     baseline: str = ""  # default: the first row
     common: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def needs_teacher(self) -> bool:
+        """Whether a row (or the common overrides) uses ``${teacher}``: preflight asks for ``--teacher``."""
+        values = [*self.common.values(), *(v for row in self.rows for v in row.overrides.values())]
+        return TEACHER in values
+
     def row(self, name: str) -> GridRow:
         for row in self.rows:
             if row.name == name:

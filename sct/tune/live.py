@@ -18,10 +18,11 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from sct import metrics as M
 from sct.tune.naming import format_value, short_key, trial_index, trial_label
 
-DEV_KEY = "stsb_dev_spearman"
-BEST_KEY = "best_stsb_dev_spearman"
+DEV_KEY = M.STSB_DEV
+BEST_KEY = M.BEST_STSB_DEV
 _STATUS = {"PENDING": "pending", "RUNNING": "running", "PAUSED": "paused", "TERMINATED": "done", "ERROR": "error"}
 _RAY_NOISE = ("Experiment state snapshotting", "Wrote the latest version of all result files")
 _NOISY_RAY_LOGGERS = ("ray.tune.execution.experiment_state", "ray.tune.tune", "ray.tune.execution.tune_controller")

@@ -31,6 +31,8 @@ def train(
     if math.isclose(cfg.method.tau_ref, FAIL_TAU):
         raise RuntimeError("fake trainer failure: tau_ref 0.013 is poisoned")
     if math.isclose(cfg.method.tau_ref, DIVERGE_TAU):
+        with open(Path(cfg.data.cache_dir, f"diverged-{Path(cfg.run.output_dir).name}"), "a") as attempts:
+            attempts.write("attempt\n")
         raise FloatingPointError("loss is nan at step 2: training diverged (fake)")
     out = Path(cfg.run.output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -60,8 +60,8 @@ def test_render_keeps_running_and_best_trials_when_there_are_too_many() -> None:
 def test_board_names_trials_by_their_ray_counter_and_tracks_results() -> None:
     board = SweepBoard(total=12, started=0.0)
     config = {LR: 3e-4, K: 65536.0, "sct_base": {"optim": {}}, "sct_meta": {"kind": "sweep"}}
-    board.update("6a1b2_00003", config, "RUNNING", {"step": 64.0, "stsb_dev_spearman": 55.5, "loss": 1.0})
-    board.update("6a1b2_00003", config, "RUNNING", {"step": 128.0, "best_stsb_dev_spearman": 56.25})
+    board.update("6a1b2_00003", config, "RUNNING", {"step": 64.0, "stsb_dev": 55.5, "loss": 1.0})
+    board.update("6a1b2_00003", config, "RUNNING", {"step": 128.0, "best_stsb_dev": 56.25})
     row = board.rows["6a1b2_00003"]
     assert (row.name, row.status, row.values, row.step, row.dev, row.best) == (
         "t03",
@@ -87,7 +87,7 @@ def test_ray_callback_feeds_the_board_and_prints_at_most_every_few_seconds() -> 
     second = Trial("sct_trainable", config={LR: 1e-4, K: 16384}, trial_id="ab_00001", stub=True)
     view.on_step_end(iteration=0, trials=[first, second])  # prints (first draw), both pending
     view.on_trial_start(iteration=1, trials=[first, second], trial=first)
-    view.on_trial_result(1, [first, second], first, {"step": 64, "stsb_dev_spearman": 70.0, BEST: 70.0})
+    view.on_trial_result(1, [first, second], first, {"step": 64, "stsb_dev": 70.0, BEST: 70.0})
     view.on_step_end(iteration=1, trials=[first, second])  # within every_s: no second print
     first.update_last_result({"done_training": 1.0})
     view.on_trial_complete(2, [first, second], first)
@@ -105,7 +105,7 @@ def test_ray_callback_feeds_the_board_and_prints_at_most_every_few_seconds() -> 
     ]
 
 
-BEST = "best_stsb_dev_spearman"
+BEST = "best_stsb_dev"
 
 
 def test_ray_status_refreshes_rows_until_our_hooks_end_them() -> None:

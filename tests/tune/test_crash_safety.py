@@ -1,0 +1,122 @@
+"""A sweep driver SIGKILLed mid-run and resumed, a second driver on a held experiment, a diverged trial.
+
+The driver runs as a subprocess (its own local Ray), as a user runs it; the stand-in trainer
+(:mod:`tests.tune.fake_trainer`) keeps each trial a few seconds long. After ``--resume``: one child run per
+trial, none left RUNNING, no metric step logged twice, and the best model comes from a finished trial.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sct.tune import tracking
+from tests.conftest import FIXTURES, REPO
+from tests.tune.fake_trainer import DIVERGE_TAU, SLOW_EVAL_BATCH
+
+pytest.importorskip("ray")
+FAKE = "tests.tune.fake_trainer:train"
+
+
+def common(tiny_model_dir: Path, storage: Path) -> list[str]:
+    return [
+        "--storage", str(storage), "--train-data", str(FIXTURES / "sentences.txt"),
+        "--sts-dir", str(FIXTURES / "sts"), "--set", f"model.name={tiny_model_dir}",
+        "--set", "data.augmentation=word_deletion", "--set", "eval.test_tasks=[stsb]", "--set", "optim.batch_size=8",
+        "--trainer", FAKE,
+    ]  # fmt: skip
+
+
+def driver(args: list[str], log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_until(condition, proc: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert proc.poll() is None, "the driver ended early"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def sweep_runs(storage: Path, experiment: str) -> tuple[object, list]:
+    mlflow = tracking.client(tracking.default_tracking_uri(storage))
+    exp = mlflow.get_experiment_by_name(experiment)
+    runs = mlflow.search_runs([exp.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("sct.role") == "parent"]
+    assert len(parents) == 1
+    return parents[0], [r for r in runs if r.data.tags.get(tracking.PARENT_TAG) == parents[0].info.run_id]
+
+
+def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(tiny_model_dir, tmp_path) -> None:
+    args = ["sct.sweep", "bert-tiny", "--smoke", "--num-samples", "4", "--max-concurrent", "2"]
+    args += ["--experiment", "killme", *common(tiny_model_dir, tmp_path), "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    log = tmp_path / "driver.log"
+    first = driver(args, log)
+    trials = tmp_path / "killme" / "trials"
+    try:
+        wait_until(lambda: len(list(trials.glob("*/metrics.json"))) >= 1, first)  # one trial finished ...
+        wait_until(lambda: len(list(trials.glob("*/state/step-*"))) >= 1, first)  # ... one holds a state
+        second = subprocess.run(
+            [sys.executable, "-m", *args], env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True
+        )
+        assert second.returncode == 2
+        assert f"experiment 'killme' {tmp_path / 'killme'} is in use by PID {first.pid}" in second.stderr
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
+    finally:
+        first.kill()
+    resumed = driver([*args, "--resume"], log)
+    assert resumed.wait(timeout=600) == 0, log.read_text()[-3000:]
+
+    parent, children = sweep_runs(tmp_path, "killme")
+    assert parent.info.status == "FINISHED"
+    assert len(children) == 4 and len({r.data.tags[tracking.TRIAL_TAG] for r in children}) == 4
+    assert {r.info.status for r in children} <= {"FINISHED", "KILLED"}  # KILLED: stopped early by ASHA
+    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+    for run in children:
+        steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "stsb_dev")]
+        assert steps == sorted(set(steps)), (run.info.run_name, steps)  # no step logged twice
+    finished = [r for r in children if r.info.status == "FINISHED"]
+    best = max(finished, key=lambda r: r.data.metrics["best_stsb_dev"])
+    weights = (tmp_path / "killme" / "best_model" / "weights.txt").read_text()
+    assert float(weights) == pytest.approx(best.data.metrics["best_stsb_dev"])  # the best of the finished trials
+    assert not list(tmp_path.glob("killme/trials/*/state/*.tmp-*"))
+
+
+@pytest.fixture
+def local_ray():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_a_diverged_trial_is_a_result_not_retried_and_not_a_crash(tiny_model_dir, tmp_path, capsys, local_ray) -> None:
+    from sct import ablate
+
+    grid = tmp_path / "mini.yaml"
+    rows = [
+        {"name": "sct", "overrides": {}, "note": "baseline"},
+        {"name": "hot", "overrides": {"method.tau_ref": DIVERGE_TAU}, "note": "diverges in the fake trainer"},
+    ]
+    grid.write_text(yaml.safe_dump({"name": "mini", "baseline": "sct", "rows": rows}), encoding="utf-8")
+    argv = [str(grid), "--model", "bert-tiny", "--seeds", "1", "--smoke", "--experiment", "hot"]
+    assert ablate.main([*argv, *common(tiny_model_dir, tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 trials: 1 finished, 1 diverged" in out and "DIVERGED: loss is nan at step 2" in out
+    attempts = list((tmp_path / "cache").glob("diverged-*"))
+    assert len(attempts) == 1 and attempts[0].read_text() == "attempt\n"  # not retried
+    _, children = sweep_runs(tmp_path, "hot")
+    hot = [r for r in children if r.data.tags["sct.variant"] == "hot"]
+    assert len(hot) == 1 and hot[0].info.status == "FAILED" and hot[0].data.tags["sct.failure"] == "diverged"
