@@ -169,12 +169,13 @@ def fit(spec: ExperimentSpec, resume: bool) -> Any:
 
 
 def print_footprint(spec: ExperimentSpec) -> None:
-    """Bytes this experiment keeps under --storage and what Ray's temp dir holds now."""
-    mb, temp = 1 << 20, Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
-    print(
-        f"disk: {disk_usage(spec.experiment.path) / mb:.1f} MB in {spec.experiment.path}, "
-        f"{disk_usage(temp) / mb:.1f} MB in Ray's temp dir {temp}"
-    )
+    """Bytes this experiment keeps under --storage (its directory, local MLflow artifacts) and in Ray's temp dir."""
+    exp, mb = spec.experiment, 1 << 20
+    temp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
+    artifacts = exp.storage / "mlartifacts" / str(exp.state.get("experiment_id", ""))
+    kept = disk_usage(exp.path) + (disk_usage(artifacts) if artifacts.is_dir() else 0)
+    ray_mb = disk_usage(temp) / mb
+    print(f"disk: {kept / mb:.1f} MB under {exp.storage} for {exp.name}, {ray_mb:.1f} MB in Ray's temp dir {temp}")
 
 
 def print_next_steps(spec: ExperimentSpec) -> None:
