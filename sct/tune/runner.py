@@ -95,6 +95,10 @@ def init_ray(address: str | None, dashboard: bool) -> None:
 
     if ray.is_initialized():
         return
+    if not address:
+        from sct.tune.hygiene import reap_orphaned_agents
+
+        reap_orphaned_agents()
     try:
         ray.init(address=address or None, log_to_driver=True, include_dashboard=dashboard)
     except Exception as err:  # noqa: BLE001 - ConnectionError and friends
