@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from sct.tune import tracking
+from sct.tune.hygiene import orphaned_agents
 from tests.conftest import FIXTURES, REPO
 from tests.tune.fake_trainer import DIVERGE_TAU, SLOW_EVAL_BATCH
 
@@ -91,6 +92,7 @@ def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(ti
     weights = (tmp_path / "killme" / "best_model" / "weights.txt").read_text()
     assert float(weights) == pytest.approx(best.data.metrics["best_stsb_dev"])  # the best of the finished trials
     assert not list(tmp_path.glob("killme/trials/*/state/*.tmp-*"))
+    assert orphaned_agents() == []  # the killed driver's Ray agents were stopped by the resumed one
 
 
 @pytest.fixture
