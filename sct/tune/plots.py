@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 
+def _save(plt: Any, figure: Any, path: Path, rect: tuple[float, ...] | None = None) -> Path:
+    """Lay out, write (120 dpi PNG) and close one figure."""
+    figure.tight_layout(rect=rect) if rect else figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -82,9 +91,7 @@ def sweep_plots(
             figure.set_size_inches(9, 5.5)
             figure.suptitle(f"{study_name}: {what}, {metric_label} ({finished} finished trials)", fontsize=10)
             figure.text(0.5, 0.005, SWEEP_METRIC_SCOPE, ha="center", va="bottom", fontsize=7, color="dimgray")
-            figure.tight_layout(rect=(0, 0.03, 1, 0.95))
-            figure.savefig(out_dir / f"{name}.png", dpi=120)
-            plt.close(figure)
+            _save(plt, figure, out_dir / f"{name}.png", rect=(0, 0.03, 1, 0.95))
             written.append(out_dir / f"{name}.png")
         except Exception as err:  # noqa: BLE001 - best effort, see module docstring
             print(f"plot {name} skipped: {type(err).__name__}: {err}")
@@ -132,11 +139,7 @@ def ablation_bars(
     axes.set_xticks(x, [names[i] for i in shown], rotation=40, ha="right")
     axes.set_ylabel(f"Δ vs {baseline}: {score_label}", fontsize=8)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def queue_curve(
@@ -163,8 +166,4 @@ def queue_curve(
     axes.set_xlabel("queue size k")
     axes.set_ylabel(f"{score_label} (Spearman x 100)", fontsize=8)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
