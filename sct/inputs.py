@@ -9,6 +9,7 @@ hub id is neither in the local cache nor reachable (offline users get the flags 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from dataclasses import replace
@@ -54,6 +55,31 @@ def model_source(name: str) -> str:
             f"model directory {name} does not exist (expected a local model directory or a Hugging Face hub id)"
         )
     return name
+
+
+# (layers, hidden) of the paper's sizes: a local model's size is read from its shape, not from a flag.
+SIZE_SHAPES = {
+    (2, 128): "bert-tiny",
+    (4, 256): "bert-mini",
+    (4, 512): "bert-small",
+    (12, 768): "bert-base",
+    (24, 1024): "bert-large",
+}
+
+
+def model_size(name: str) -> str | None:
+    """The paper size of a model: by hub id, or by the layers × hidden of a local directory's config.json."""
+    from sct.presets import size_of
+
+    size = size_of(name)
+    if size is not None or not Path(name).is_dir():
+        return size
+    for folder in (Path(name), *sorted(Path(name).glob("*Transformer*"))):
+        config = folder / "config.json"
+        if config.is_file():
+            data = json.loads(config.read_text(encoding="utf-8"))
+            return SIZE_SHAPES.get((data.get("num_hidden_layers"), data.get("hidden_size")))
+    return None
 
 
 def _in_hub_cache(repo_id: str, kind: str) -> bool:

@@ -16,7 +16,7 @@ import yaml
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, config_to_dict, flatten, resolve_config
 from sct.errors import UserError
-from sct.inputs import model_source, resolve_inputs
+from sct.inputs import model_size, model_source, resolve_inputs
 from sct.presets import size_of
 from sct.tune import preflight, results, tracking
 from sct.tune.driver import (
@@ -63,9 +63,10 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
     teacher = base.distill.teacher or (model_source(args.teacher) if args.teacher else None)
     grid, skipped = preflight.select_available(grid, base, teacher, args.skip_unavailable)
     configs = [grid.row_config(base, row.name, teacher) for row in grid.rows]
-    size = size_of(args.model) or size_of(base.model.name)
+    size = model_size(base.model.name)  # the shape trained: the paper's numbers of that size
     seeds = [base.optim.seed + i for i in range(args.seeds)]
-    name = args.experiment or f"{grid.name}-{size or Path(base.model.name).name}" + ("-smoke" if args.smoke else "")
+    label = size_of(args.model) or size or Path(base.model.name).name
+    name = args.experiment or f"{grid.name}-{label}" + ("-smoke" if args.smoke else "")
     rows = {row.name: grid.row_overrides(row.name, teacher) for row in grid.rows}
     fingerprint = {"kind": "ablation", "rows": rows, "base": fingerprint_config(base), "seeds": seeds}
     exp = Experiment(name, storage, tracking_uri, fingerprint)

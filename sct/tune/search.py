@@ -3,7 +3,8 @@
 :class:`ResumableOptunaSearch` fixes two things Ray's OptunaSearch gets wrong for this project: after a
 driver kill, Ray may resume a trial the persisted study already closed (``UpdateFinishedTrialError`` crashed
 the driver) — such results are now ignored; and a trial that ends with ``sct_failure`` in its last result
-(diverged, invalid config) is told to Optuna as FAILED, not as a completed or pruned trial.
+(diverged, invalid config) is told to Optuna as FAILED, and one ASHA stopped early as PRUNED, so
+optuna-dashboard shows each trial's real state.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ray.tune.search.optuna import OptunaSearch
 from sct.metrics import PRIMARY
 from sct.tune.driver import Experiment
 from sct.tune.spaces import SearchSpace
-from sct.tune.trainable import FAILURE
+from sct.tune.trainable import DONE, FAILURE
 
 MAX_T = 100_000  # ASHA's ceiling on reports per trial; trials end on their own budget first
 
@@ -34,6 +35,8 @@ class ResumableOptunaSearch(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if result and FAILURE in result:
             result, error = {}, True
+        elif result and DONE not in result and not error:
+            result = {}  # stopped by ASHA before the end of its budget: PRUNED in the study
         try:
             super().on_trial_complete(trial_id, result, error)
         except optuna.exceptions.UpdateFinishedTrialError:

@@ -10,7 +10,7 @@ from sct import cli
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, flatten
 from sct.errors import UserError
-from sct.inputs import resolve_inputs
+from sct.inputs import model_size, resolve_inputs
 from sct.tune import tracking
 from sct.tune.driver import (
     Experiment,
@@ -75,11 +75,12 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     if not args.dry_run:
         exp.open(args.resume)
     resources = trial_resources(space.resources, args)
+    size = model_size(cfg.model.name) or "custom"  # the shape trained, whatever the file's size says
     payload = TrialPayload(
         base=config_to_dict(cfg),
         kind="sweep",
         trials_root=str(exp.trials_root),
-        size=space.size,
+        size=size,
         train_fn=args.trainer,
         cpus=resources["cpu"],
     )
@@ -91,7 +92,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         resources=resources,
         num_samples=num_samples,
         max_concurrent=args.max_concurrent or space.budget["max_concurrent"],
-        tags={"sct.kind": "sweep", "sct.size": str(space.size), "sct.space_keys": ",".join(keys)},
+        tags={"sct.kind": "sweep", "sct.size": str(size), "sct.space_keys": ",".join(keys)},
         address=args.address,
         dashboard=args.dashboard,
         verbose=args.verbose,

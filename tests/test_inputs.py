@@ -1,0 +1,66 @@
+"""``resolve_inputs``: one rule for paths vs hub ids, absolute paths, every bad input named by its key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sct.config import SCTConfig
+from sct.config_io import apply_overrides
+from sct.errors import UserError
+from sct.inputs import looks_like_path, model_size, resolve_inputs
+from tests.conftest import FIXTURES
+
+
+@pytest.mark.parametrize(
+    ("name", "is_path"),
+    [("./x", True), ("/abs/x", True), ("~/x", True), ("a/b/c", True), ("train.txt", True), ("org/model", False),
+     ("bert-base-uncased", False)],
+)  # fmt: skip
+def test_one_rule_tells_paths_from_hub_ids(name, is_path) -> None:
+    assert looks_like_path(name) is is_path
+
+
+def test_paths_become_absolute_and_sizes_hub_ids(tiny_model_dir, stsb_dir, monkeypatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    cfg = apply_overrides(
+        SCTConfig(),
+        {"model.name": str(tiny_model_dir), "data.train": "sentences.txt", "eval.sts_dir": str(stsb_dir),
+         "eval.test_tasks": ["stsb"], "data.cache_dir": "cache"},
+    )  # fmt: skip
+    out = resolve_inputs(cfg)
+    assert out.data.train == str(FIXTURES / "sentences.txt") and out.data.cache_dir == str(FIXTURES / "cache")
+    assert out.model.name == str(tiny_model_dir)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model.name": "./no/model"}, r"config key 'model.name': model directory ./no/model does not exist"),
+        ({"data.train": "./missing.txt"}, r"config key 'data.train': training data file not found: ./missing.txt"),
+        ({"eval.sts_dir": "/no/sts"}, r"config key 'eval.sts_dir': directory '/no/sts' does not exist"),
+        ({"distill.teacher": "./no/teacher"}, r"config key 'distill.teacher': model directory ./no/teacher"),
+    ],
+)
+def test_bad_inputs_name_their_key(overrides, message, tiny_model_dir, stsb_dir) -> None:
+    base = {"model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt"),
+            "eval.sts_dir": str(stsb_dir), "eval.test_tasks": ["stsb"]}  # fmt: skip
+    with pytest.raises(UserError, match=message):
+        resolve_inputs(apply_overrides(SCTConfig(), base | overrides))
+
+
+def test_hub_ids_offline_name_the_offline_flags(monkeypatch, tiny_model_dir, stsb_dir) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = apply_overrides(SCTConfig(), {"eval.sts_dir": str(stsb_dir), "eval.test_tasks": ["stsb"]})
+    with pytest.raises(UserError, match=r"'model.name' = 'google/bert_uncased_L-2_H-128_A-2' is not a size .*"
+                       r"--set model.name=DIR --train-data FILE --sts-dir DIR"):  # fmt: skip
+        resolve_inputs(cfg)
+
+
+def test_model_size_comes_from_the_shape(tmp_path, tiny_model_dir) -> None:
+    assert model_size("bert-small") == "bert-small" and model_size("google/bert_uncased_L-4_H-256_A-4") == "bert-mini"
+    mini = tmp_path / "mini"
+    mini.mkdir()
+    (mini / "config.json").write_text(json.dumps({"num_hidden_layers": 4, "hidden_size": 256}))
+    assert model_size(str(mini)) == "bert-mini" and model_size(str(tiny_model_dir)) is None
