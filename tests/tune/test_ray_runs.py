@@ -77,6 +77,14 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     assert {"best_model", "results", "plots"} <= artifacts
     exp_dir = tmp_path / "sweep-bert-tiny-smoke"
     assert (exp_dir / "optuna.db").is_file() and (exp_dir / "best_model" / "modules.json").is_file()
+    import optuna  # the study optuna-dashboard shows: every trial, its value and intermediate values, its state
+
+    study = optuna.load_study(study_name="sweep-bert-tiny-smoke", storage=f"sqlite:///{exp_dir / 'optuna.db'}")
+    states = {t.state for t in study.trials}
+    assert len(study.trials) == 2 and states <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
+    assert all(t.intermediate_values for t in study.trials)
+    assert all(t.value is not None for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
+    assert sum(len(list(p.glob("state"))) for p in (exp_dir / "trials").iterdir()) == 0  # finished: no state kept
     capsys.readouterr()
     assert report.main(["sweep-bert-tiny-smoke", "--storage", str(tmp_path), "--format", "csv"]) == 0
     out = capsys.readouterr().out
