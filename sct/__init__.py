@@ -2,7 +2,11 @@
 
 The public API, imported lazily so that ``import sct`` (and every CLI) stays cheap::
 
-    from sct import SCTConfig, train, SentenceEncoder, evaluate_encoder, resolve_inputs, UserError
+    from sct import SCTConfig, SentenceEncoder, evaluate_encoder, resolve_inputs, UserError
+    from sct.trainer import train
+
+``train`` is not re-exported here: ``sct.train`` is the ``python -m sct.train`` command module, and a package
+attribute that is a function or a module depending on import order would be a trap.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ _EXPORTS = {
     "resolve_inputs": "sct.inputs",
     "apply_overrides": "sct.config_io",
     "resolve_config": "sct.config_io",
-    "train": "sct.trainer",
     "SentenceEncoder": "sct.encoder",
     "evaluate_encoder": "sct.evaluate.evaluator",
 }

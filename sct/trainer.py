@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,11 +28,8 @@ from tqdm.auto import tqdm
 from sct import metrics as M
 from sct.checkpoint import (
     MODEL_DIR,
-    STATE_DIR,
     Progress,
-    config_mismatch,
     drop_states,
-    load_state,
     read_best,
     restore,
     save_best,
@@ -46,39 +42,23 @@ from sct.config_io import config_to_dict, save_config
 from sct.data.run_data import RunData, prepare_run_data
 from sct.data.tokenized import collate_pairs
 from sct.encoder import SentenceEncoder
-from sct.errors import UserError
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
 from sct.inputs import resolve_inputs
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
+from sct.run_dir import METRICS_FILE, open_run_dir
 from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
 
 Report = Callable[[int, dict[str, float], Path | None], None]
-METRICS_FILE = "metrics.json"
-RUN_FILES = ("config.yaml", METRICS_FILE, "best.json", MODEL_DIR, STATE_DIR)
-_RESUME_KEYS: dict[str, tuple[str, ...] | None] = {
-    "model": None,
-    "data": None,
-    "method": None,
-    "distill": None,
-    "optim": ("lr", "batch_size", "warmup_ratio", "weight_decay", "adam_eps", "seed", "precision"),
-}
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def check_resume(saved: dict, cfg: SCTConfig) -> None:
-    """Refuse to resume a state trained with a different model, data, method or optimiser setting."""
-    diffs = config_mismatch(saved, config_to_dict(cfg), _RESUME_KEYS)
-    if diffs:
-        raise UserError("cannot resume: the checkpoint was trained with another config: " + "; ".join(diffs))
 
 
 class _Run:
@@ -246,25 +226,6 @@ class _Run:
         return metrics
 
 
-def _open_run_dir(out: Path, cfg: SCTConfig, resume: bool, overwrite: bool) -> dict | None:
-    """The state to resume from (None: a fresh start); refuses to mix a new run into an old directory."""
-    state = load_state(out) if resume else None
-    if resume and state is None and not overwrite:
-        raise UserError(f"--resume: no training state in {out} (nothing to continue; run without --resume)")
-    if state is None and any((out / name).exists() for name in RUN_FILES):
-        if not overwrite:
-            raise UserError(
-                f"--output {out} already holds a run: pass --resume to continue it, --overwrite to delete its "
-                "files and start again, or choose another directory"
-            )
-        for name in RUN_FILES:
-            path = out / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    if state is not None:
-        check_resume(state["config"], cfg)
-    return state
-
-
 def train(
     cfg: SCTConfig,
     report: Report | None = None,
@@ -288,7 +249,7 @@ def train(
         if resume and (out / METRICS_FILE).is_file() and not state_dirs(out):
             log.info("%s already finished: returning its metrics", out)
             return read_json(out / METRICS_FILE)
-        state = _open_run_dir(out, cfg, resume, overwrite)
+        state = open_run_dir(out, cfg, resume, overwrite)
         started = time.perf_counter()
         seed_everything(cfg.optim.seed)
         data = data or prepare_run_data(cfg, device=resolve_device(cfg.run.device), show_progress=show_progress)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sct.checkpoint import MODEL_DIR
 from sct.metrics import PRIMARY
 from sct.tune.driver import Experiment
 from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON
@@ -77,7 +78,7 @@ class Outcome:
                 end = TrialEnd(trial_id, str(metrics[FAILURE]), metrics, result.config, str(metrics[FAILURE_REASON]))
             elif DONE in metrics:
                 end = TrialEnd(
-                    trial_id, "finished", metrics, result.config, model_dir=exp.trials_root / trial_id / "model"
+                    trial_id, "finished", metrics, result.config, model_dir=exp.trials_root / trial_id / MODEL_DIR
                 )
             else:
                 end = TrialEnd(trial_id, "stopped", metrics, result.config)

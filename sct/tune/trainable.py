@@ -87,8 +87,8 @@ def sct_trainable(config: dict[str, Any]) -> None:
 
     from sct.checkpoint import state_dirs
     from sct.errors import UserError
+    from sct.run_dir import METRICS_FILE
     from sct.storage import write_json
-    from sct.trainer import METRICS_FILE
 
     payload = TrialPayload.of(config)
     trial_id = tune.get_context().get_trial_id()
