@@ -37,13 +37,13 @@ from sct.checkpoint import (
 )
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
-from sct.data.tokenized import collate_pairs
 from sct.encoder import SentenceEncoder
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
 from sct.run_data import RunData, model_source, prepare_run_data
+from sct.step import BUCKET, LossGuard, compile_objective, resolve_compile, to_device
 
 log = logging.getLogger(__name__)
 
@@ -103,35 +103,38 @@ class _Run:
         self.progress = restore(state, self.modules) if state is not None else Progress()
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.batches_per_epoch = math.ceil(len(data.dataset) / cfg.optim.batch_size)
+        # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
+        self.compiled = resolve_compile(cfg.optim.compile, self.device)
+        self.forward = compile_objective(self.objective) if self.compiled else self.objective
+        self.guard = LossGuard(self.device)
 
     def batches(self):
         """(index, batch) from the current data position: a seeded permutation per epoch, resumable."""
         n, size = len(self.data.dataset), self.cfg.optim.batch_size
+        pad, bucket = self.data.tokenizer.pad_token_id, BUCKET if self.compiled else None
         while True:
             seed = self.cfg.optim.seed + self.progress.epoch
             order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # (N,)
             for b in range(self.progress.batch_in_epoch, self.batches_per_epoch):
                 index = order[b * size : (b + 1) * size]  # (B,)
-                items = [self.data.dataset[int(i)] for i in index]
-                yield b, index, collate_pairs(items, self.data.tokenizer.pad_token_id)
+                yield b, index, self.data.dataset.batch(index, pad, bucket=bucket)  # (B, L) tensors, no per-item
             self.progress.epoch, self.progress.batch_in_epoch = self.progress.epoch + 1, 0
 
     def step(self, index: torch.Tensor, batch: dict[str, torch.Tensor]) -> float:
-        """One optimiser step; returns the loss. A NaN/inf loss raises before any weight changes."""
-        batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+        """One optimiser step; returns the loss: a float on CPU, a device scalar on CUDA (no host sync).
+
+        A NaN/inf loss raises: on CPU before any weight changes; on CUDA within ``sct.step.CHECK_EVERY`` steps.
+        """
+        batch = to_device(batch, self.device)  # pinned, non-blocking on CUDA
         teacher = None
         if self.data.teacher is not None:
-            teacher = tuple(t[index].to(self.device) for t in self.data.teacher)  # (B, d_t) each
+            teacher = tuple(to_device({"t": t[index]}, self.device)["t"] for t in self.data.teacher)  # (B, d_t)
         dtype = self.amp_dtype or torch.float32
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None):
-            result = self.objective(self.encoder, batch, teacher)
+            result = self.forward(self.encoder, batch, teacher)
         loss = result.loss.float()
-        value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"loss is {value} at step {self.progress.step + 1}: training diverged "
-                f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
-            )
+        hint = f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
+        value = self.guard.check(loss, self.progress.step + 1, hint)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)

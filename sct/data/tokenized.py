@@ -10,8 +10,11 @@ vocabulary) and the max length. A cache is written into a temporary directory an
 ``os.replace``, so concurrent trials or a crash never expose half a cache; a later call with the same key
 loads it without augmenting or tokenising again.
 
-Storage: one ``pairs.pt`` (``torch.save``, loaded with ``weights_only=True``) holding the view texts and,
-per view, the token ids flattened into one int32 tensor plus int64 offsets; ``meta.json`` for humans.
+Storage (format 2, for ~1M sentences): one ``pairs.pt`` holding only tensors -- per view the token ids
+flattened into one int32 tensor plus int64 offsets, and the texts as flat UTF-8 bytes plus offsets
+(:mod:`sct.data.columns`) -- loaded memory-mapped (``torch.load(mmap=True, weights_only=True)``), so a
+cached reload costs milliseconds and no per-example Python objects; ``meta.json`` for humans. Training
+batches come from :meth:`PairDataset.batch` (vectorised gather), not per-example items + ``collate_pairs``.
 """
 
 from __future__ import annotations
@@ -21,21 +24,20 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
+from sct.data.columns import TextColumn, encode_texts, gather_padded, tokenize_texts
 from sct.data.sources import load_texts
 
-CACHE_FORMAT = 1
-_TOKENIZE_CHUNK = 4096
+CACHE_FORMAT = 2
 
 
 class PairDataset(Dataset):
@@ -47,8 +49,8 @@ class PairDataset(Dataset):
 
     def __init__(
         self,
-        texts1: list[str],
-        texts2: list[str],
+        texts1: Sequence[str],
+        texts2: Sequence[str],
         ids1: torch.Tensor,
         offsets1: torch.Tensor,
         ids2: torch.Tensor,
@@ -77,6 +79,28 @@ class PairDataset(Dataset):
         a1, b1 = int(self.offsets1[i]), int(self.offsets1[i + 1])
         a2, b2 = int(self.offsets2[i]), int(self.offsets2[i + 1])
         return {"index": i, "ids1": self.ids1[a1:b1].tolist(), "ids2": self.ids2[a2:b2].tolist()}
+
+    def batch(self, index: torch.Tensor, pad_token_id: int, *, bucket: int | None = None) -> dict[str, torch.Tensor]:
+        """The rows ``index`` (B,) as ``collate_pairs`` would build them, gathered with tensor ops.
+
+        Returns ``index`` (B,), ``input_ids_v``/``attention_mask_v`` (B, L_v) int64, each view padded to its
+        own longest row; with ``bucket`` both views are padded to the longest row of the two rounded up to a
+        multiple of ``bucket`` (few static shapes for a compiled step).
+        """
+        index = torch.as_tensor(index, dtype=torch.long)  # (B,)
+        if index.numel() == 0:
+            raise ValueError("PairDataset.batch got an empty index")
+        index = index % len(self)
+        views = ((self.ids1, self.offsets1), (self.ids2, self.offsets2))
+        width = None
+        if bucket is not None:
+            longest = max(int((offsets[index + 1] - offsets[index]).max()) for _, offsets in views)
+            width = -(-longest // bucket) * bucket
+        out = {"index": index}
+        for view, (flat, offsets) in enumerate(views, 1):
+            ids, mask = gather_padded(flat, offsets, index, pad_token_id, width=width)  # (B, L_v) each
+            out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
+        return out
 
 
 def collate_pairs(batch: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
@@ -122,24 +146,6 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
 
-def _flatten(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))  # (n,)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])  # (n + 1,)
-    flat = np.fromiter((t for row in rows for t in row), dtype=np.int32, count=int(offsets[-1]))  # (T,)
-    return torch.from_numpy(flat), torch.from_numpy(offsets)
-
-
-def tokenize_texts(
-    tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, *, show_progress: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids of ``texts`` (special tokens added, truncated at ``max_length``): flat int32 + offsets."""
-    rows: list[list[int]] = []
-    for start in tqdm(range(0, len(texts), _TOKENIZE_CHUNK), desc="tokenising", disable=not show_progress):
-        chunk = texts[start : start + _TOKENIZE_CHUNK]
-        rows.extend(tokenizer(chunk, truncation=True, max_length=max_length, padding=False)["input_ids"])
-    return _flatten(rows)
-
-
 def _write_cache(final: Path, payload: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write into a sibling temp dir, then rename it into place; a concurrent winner's cache is kept."""
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -164,16 +170,17 @@ def load_pairs(path: str | os.PathLike[str]) -> PairDataset:
     if not file.is_file():
         raise FileNotFoundError(f"no tokenised pairs cache at {path} (missing {file.name})")
     try:
-        data = torch.load(file, weights_only=True)
+        data = torch.load(file, weights_only=True, mmap=True)
     except Exception as err:  # truncated/corrupt file: say which and how to recover
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"corrupt tokenised pairs cache {file} ({first_line}); delete {path} to rebuild it") from err
     if data.get("format") != CACHE_FORMAT:
         raise ValueError(f"{file}: cache format {data.get('format')!r}, expected {CACHE_FORMAT}; delete {path}")
-    same = data["same_views"]
+    same = bool(data["same_views"])
+    texts1 = TextColumn(data["text1"], data["text_offsets1"])
     return PairDataset(
-        data["texts1"],
-        data["texts1"] if same else data["texts2"],
+        texts1,
+        texts1 if same else TextColumn(data["text2"], data["text_offsets2"]),
         data["ids1"],
         data["offsets1"],
         data["ids1"] if same else data["ids2"],
@@ -221,13 +228,17 @@ def prepare_pairs(
         if same
         else tokenize_texts(tokenizer, texts2, cfg.model.max_length, show_progress=show_progress)
     )
+    text1, text_offsets1 = encode_texts(texts1)
+    text2, text_offsets2 = (None, None) if same else encode_texts(texts2)
     payload = {
         "format": CACHE_FORMAT,
         "key": key,
         "augmentation": augmentation,
         "same_views": same,
-        "texts1": texts1,
-        "texts2": None if same else texts2,
+        "text1": text1,
+        "text_offsets1": text_offsets1,
+        "text2": text2,
+        "text_offsets2": text_offsets2,
         "ids1": ids1,
         "offsets1": offsets1,
         "ids2": None if same else ids2,
