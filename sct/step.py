@@ -1,7 +1,6 @@
 """Pieces of the training step that decide its speed on CUDA: compilation, bucketed shapes, loss guarding.
 
-- :func:`compile_objective`: ``torch.compile`` of the whole forward (encoder + head + reference pass +
-  loss; the loss kernel switches to its fused plain-op form while compiling, see
+- :func:`compile_step`: ``torch.compile`` of encoder, head and loss kernel (the fused plain-op form, see
   :func:`sct.losses.candidates.select_kernel`). ``dynamic=False``: every batch is padded to a width bucket
   (:data:`BUCKET` tokens, :meth:`sct.data.tokenized.PairDataset.batch`), so the graphs are few (widths x
   {B, the last smaller B}) and static, which is what CUDA graphs need. The queue enqueue, EMA update and
@@ -19,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -40,10 +38,22 @@ def resolve_compile(flag: bool | None, device: torch.device) -> bool:
     return device.type == "cuda" if flag is None else bool(flag)
 
 
-def compile_objective(objective: nn.Module, mode: str | None = None) -> Callable:
-    """The objective's forward compiled with static shapes (``dynamic=False``); see the module docstring."""
+def compile_step(encoder: nn.Module, objective: nn.Module, mode: str | None = None) -> None:
+    """Compile the step's pieces in place, static shapes: encoder, head and the candidate-loss kernel.
+
+    In place (``nn.Module.compile``): parameter names and checkpoints are unchanged. The objective's own
+    Python (reference pass switching train/eval, ``float()`` reads of the loss parts) stays eager between the
+    compiled pieces instead of breaking one big graph in many places.
+    """
+    from sct.losses import candidates
+
     mode = COMPILE_MODE if mode is None else mode
-    return torch.compile(objective, dynamic=False, mode=None if mode == "default" else mode)
+    options = {"dynamic": False, "mode": None if mode == "default" else mode}
+    encoder.compile(**options)
+    head = getattr(objective, "head", None)
+    if isinstance(head, nn.Module) and any(True for _ in head.parameters()):
+        head.compile(**options)
+    candidates.compile_kernel(**options)
 
 
 def graph_count() -> int:

@@ -43,7 +43,7 @@ from sct.evaluate.sts_data import load_task
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
 from sct.run_data import RunData, model_source, prepare_run_data
-from sct.step import BUCKET, LossGuard, compile_objective, resolve_compile, to_device
+from sct.step import BUCKET, LossGuard, compile_step, resolve_compile, to_device
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,8 @@ class _Run:
         self.batches_per_epoch = math.ceil(len(data.dataset) / cfg.optim.batch_size)
         # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
         self.compiled = resolve_compile(cfg.optim.compile, self.device)
-        self.forward = compile_objective(self.objective) if self.compiled else self.objective
+        if self.compiled:
+            compile_step(self.encoder, self.objective)  # in place: state_dict keys unchanged
         self.guard = LossGuard(self.device)
 
     def batches(self):
@@ -131,7 +132,9 @@ class _Run:
             teacher = tuple(to_device({"t": t[index]}, self.device)["t"] for t in self.data.teacher)  # (B, d_t)
         dtype = self.amp_dtype or torch.float32
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None):
-            result = self.forward(self.encoder, batch, teacher)
+            if self.compiled:
+                torch.compiler.cudagraph_mark_step_begin()  # one step = one CUDA-graph generation
+            result = self.objective(self.encoder, batch, teacher)
         loss = result.loss.float()
         hint = f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
         value = self.guard.check(loss, self.progress.step + 1, hint)

@@ -140,11 +140,23 @@ def chunked_candidate_loss(
 Kernel = Callable[..., Tensor]
 
 
+_compiled: Kernel | None = None  # set by compile_kernel (optim.compile): the fused kernel, torch.compile'd
+
+
+def compile_kernel(**options: object) -> None:
+    """From now on every device uses ``torch.compile(fused_candidate_loss, **options)`` (a compiled step)."""
+    global _compiled
+    _compiled = torch.compile(fused_candidate_loss, **options)  # type: ignore[call-overload]
+
+
 def select_kernel(device: torch.device, compiling: bool | None = None) -> Kernel:
     """device -> implementation: the chunked kernel on CPU (3.6x the naive port there), the fused block on
     CUDA (the chunked one is 0.53-0.60x naive there, launch-bound) and whenever ``torch.compile`` traces
-    (``compiling`` None: ask ``torch.compiler.is_compiling()``), since plain ops are what inductor fuses."""
+    (``compiling`` None: ask ``torch.compiler.is_compiling()``), since plain ops are what inductor fuses;
+    the compiled fused kernel once :func:`compile_kernel` ran."""
     compiling = torch.compiler.is_compiling() if compiling is None else compiling
+    if _compiled is not None and not compiling:
+        return _compiled
     return chunked_candidate_loss if device.type == "cpu" and not compiling else fused_candidate_loss
 
 
