@@ -9,8 +9,10 @@ paged in on use. Batches are then gathered with a handful of vectorised tensor o
 
 from __future__ import annotations
 
+import copy
+import itertools
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -80,6 +82,27 @@ class TextColumn(Sequence[str]):
         return f"TextColumn({len(self)} texts)"
 
 
+def collate_pairs(batch: list[dict[str, Any]], pad_token_id: int) -> dict[str, Tensor]:
+    """Stack a list of items into padded tensors; each view is padded to its own longest row.
+
+    Returns ``index`` (B,), ``input_ids_1``/``attention_mask_1`` (B, L1), ``input_ids_2``/``attention_mask_2``
+    (B, L2), all int64; padding positions hold ``pad_token_id`` and mask 0.
+    """
+    if not batch:
+        raise ValueError("collate_pairs got an empty batch")
+    out: dict[str, Tensor] = {"index": torch.tensor([item["index"] for item in batch], dtype=torch.long)}
+    for view in (1, 2):
+        rows = [item[f"ids{view}"] for item in batch]
+        width = max(len(row) for row in rows)
+        ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)  # (B, L)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, L)
+        for r, row in enumerate(rows):
+            ids[r, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+            mask[r, : len(row)] = 1
+        out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
+    return out
+
+
 def gather_padded(
     flat: Tensor, offsets: Tensor, index: Tensor, pad_token_id: int, *, width: int | None = None
 ) -> tuple[Tensor, Tensor]:
@@ -107,17 +130,25 @@ def tokenize_texts(
 ) -> tuple[Tensor, Tensor]:
     """Token ids of ``texts`` (special tokens added, truncated at ``max_length``): flat int32 + offsets.
 
-    Each chunk is tokenised padded into a numpy array (the fast tokenizer does that in Rust) and flattened
-    through its attention mask: no per-token Python objects.
+    A fast tokenizer's Rust backend is called directly on a private copy (truncation set, no padding): the
+    same ids as ``tokenizer(text, truncation=True, max_length=max_length)``, about twice the throughput of
+    the Python wrapper; the rows are flattened without per-token Python objects beyond the ids lists.
     """
-    flats, lengths = [], []
+    backend = None
+    if getattr(tokenizer, "is_fast", False):
+        backend = copy.deepcopy(tokenizer.backend_tokenizer)
+        backend.no_padding()
+        backend.enable_truncation(max_length)
+    lengths = np.zeros(len(texts), dtype=np.int64)  # (n,)
+    flats = []
     for start in tqdm(range(0, len(texts), _TOKENIZE_CHUNK), desc="tokenising", disable=not show_progress):
         chunk = list(texts[start : start + _TOKENIZE_CHUNK])
-        enc = tokenizer(chunk, truncation=True, max_length=max_length, padding=True, return_tensors="np")
-        mask = enc["attention_mask"].astype(bool)  # (c, L)
-        flats.append(enc["input_ids"][mask].astype(np.int32))  # (T_c,) row-major = row by row
-        lengths.append(mask.sum(axis=1))  # (c,)
-    count = np.concatenate(lengths).astype(np.int64) if lengths else np.zeros(0, np.int64)  # (n,)
-    offsets = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)  # (n + 1,)
+        if backend is not None:
+            rows = [encoding.ids for encoding in backend.encode_batch(chunk)]
+        else:
+            rows = tokenizer(chunk, truncation=True, max_length=max_length)["input_ids"]
+        lengths[start : start + len(rows)] = [len(row) for row in rows]
+        flats.append(np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)  # (n + 1,)
     flat = np.concatenate(flats) if flats else np.zeros(0, np.int32)  # (T,)
     return torch.from_numpy(flat), torch.from_numpy(offsets)

@@ -35,6 +35,8 @@ from transformers import PreTrainedTokenizerBase
 from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
 from sct.data.columns import TextColumn, encode_texts, gather_padded, tokenize_texts
+from sct.data.columns import collate_pairs as collate_pairs  # re-exported: its public home since format 1
+from sct.data.source_index import alias_path, read_alias, write_alias
 from sct.data.sources import load_texts
 
 CACHE_FORMAT = 2
@@ -101,27 +103,6 @@ class PairDataset(Dataset):
             ids, mask = gather_padded(flat, offsets, index, pad_token_id, width=width)  # (B, L_v) each
             out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
         return out
-
-
-def collate_pairs(batch: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
-    """Stack a list of items into padded tensors; each view is padded to its own longest row.
-
-    Returns ``index`` (B,), ``input_ids_1``/``attention_mask_1`` (B, L1), ``input_ids_2``/``attention_mask_2``
-    (B, L2), all int64; padding positions hold ``pad_token_id`` and mask 0.
-    """
-    if not batch:
-        raise ValueError("collate_pairs got an empty batch")
-    out: dict[str, torch.Tensor] = {"index": torch.tensor([item["index"] for item in batch], dtype=torch.long)}
-    for view in (1, 2):
-        rows = [item[f"ids{view}"] for item in batch]
-        width = max(len(row) for row in rows)
-        ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)  # (B, L)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, L)
-        for r, row in enumerate(rows):
-            ids[r, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-            mask[r, : len(row)] = 1
-        out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
-    return out
 
 
 def cache_root(cfg: SCTConfig, cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -201,11 +182,17 @@ def prepare_pairs(
 ) -> PairDataset:
     """Load ``cfg.data.train``, make the views, tokenise them, and cache (or load the cached) result.
 
-    The source is read on every call (its fingerprint and column count decide the key); augmentation and
-    tokenisation only run on a cache miss. ``device`` only matters for MLM views (the fill model's device;
-    default CUDA when available). The returned dataset's ``fingerprint`` is the cache key.
+    The source is read on every call (its fingerprint and column count decide the key) unless it is a local
+    file already indexed (:mod:`sct.data.source_index`); augmentation and tokenisation only run on a miss.
+    ``device`` only matters for MLM views (the fill model's device; default CUDA when available). The
+    returned dataset's ``fingerprint`` is the cache key.
     """
     data = cfg.data
+    identity = tokenizer_identity(tokenizer)
+    alias = alias_path(cfg, cache_root(cfg, cache_dir), identity, CACHE_FORMAT)
+    known = read_alias(alias)  # a local file seen before: its cache loads without reading the file
+    if known is not None and (cache_root(cfg, cache_dir) / "tokenized" / known / "pairs.pt").is_file():
+        return load_pairs(cache_root(cfg, cache_dir) / "tokenized" / known)
     pairs = load_texts(data.train, text_columns=data.text_columns, split=data.split, max_examples=data.max_examples)
     augmentation = resolve_augmentation(data.augmentation, pairs)
     parts = {
@@ -213,12 +200,13 @@ def prepare_pairs(
         "texts": pairs.fingerprint,
         "augmentation": augmentation,
         "params": augmentation_params(augmentation, cfg),
-        "tokenizer": tokenizer_identity(tokenizer),
+        "tokenizer": identity,
         "max_length": cfg.model.max_length,
     }
     key = cache_key(parts)
     final = cache_root(cfg, cache_dir) / "tokenized" / key
     if (final / "pairs.pt").is_file():
+        write_alias(alias, key)
         return load_pairs(final)
     texts1, texts2 = make_views(augmentation, pairs, cfg, show_progress=show_progress, device=device)
     same = texts2 is texts1 or texts2 == texts1
@@ -246,6 +234,7 @@ def prepare_pairs(
     }
     meta = {**parts, "key": key, "source": pairs.source, "pairs": len(texts1), "same_views": same}
     _write_cache(final, payload, meta)
+    write_alias(alias, key)
     return PairDataset(
         texts1, texts2, ids1, offsets1, ids2, offsets2, fingerprint=key, augmentation=augmentation, cache_dir=final
     )
