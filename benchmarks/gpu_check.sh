@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The one GPU check (H100/H200, torch 2.11, no datasets/ray/optuna/mlflow, no network): < 7 min, all figures in
+# $OUT/gpu_check.log. Inputs from .gpu_inputs/ (fill it with benchmarks/gpu_inputs.sh; carry it to the device).
+# Each section has its own timeout and the script goes on when one fails; sections whose inputs are missing say
+# SKIP. --cpu-dry runs every section on the CPU with tiny settings (a typo check, not a measurement).
+# Usage:  OUT=/some/dir bash benchmarks/gpu_check.sh [--cpu-dry]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+OUT="${OUT:-/tmp/sct-gpu-out}"
+mkdir -p "$OUT"
+LOG="$OUT/gpu_check.log"
+: > "$LOG"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export TOKENIZERS_PARALLELISM=true HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-/tmp/sct-inductor}"  # compiled kernels reused across sections
+IN="$ROOT/.gpu_inputs"
+WORK="$(mktemp -d /tmp/sct-gpu-XXXX)"
+DRY=0; [ "${1:-}" = "--cpu-dry" ] && DRY=1
+DEV=cuda; [ $DRY = 1 ] && DEV=cpu
+START=$(date +%s)
+
+say() { echo "$*" | tee -a "$LOG"; }
+section() {  # section NAME TIMEOUT_S CMD...
+  local name="$1" limit="$2"; shift 2
+  [ $DRY = 1 ] && limit=$((limit * 3))
+  say ""; say "=== $name  (t=$(( $(date +%s) - START ))s, limit ${limit}s)"; say "\$ $*"
+  timeout "$limit" "$@" >> "$LOG" 2>&1
+  local rc=$?
+  [ $rc -ne 0 ] && say "!!! $name FAILED rc=$rc (124 = timed out)"
+  return 0
+}
+
+say "gpu_check $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') dry=$DRY"
+python - >> "$LOG" 2>&1 <<'PY'
+import torch, transformers
+print("torch", torch.__version__, "transformers", transformers.__version__, "cuda", torch.cuda.is_available())
+if torch.cuda.is_available():
+    print(torch.cuda.get_device_name(0), "tf32", torch.backends.cuda.matmul.allow_tf32)
+for name in ("sentence_transformers", "scipy", "datasets"):
+    try:
+        __import__(name); print(name, "present")
+    except ImportError:
+        print(name, "absent")
+PY
+[ -d "$IN/bert-mini-config" ] || say "SKIP note: no .gpu_inputs/ (run benchmarks/gpu_inputs.sh here and carry it): generated inputs are used"
+
+if [ $DRY = 1 ]; then
+  K1=512; K2=2048; KB=1024; REP=5; STEPS=128; TRAIN_STEPS=130; BASE="--hidden 64 --layers 1 --heads 2"; NS=300
+else
+  K1=16384; K2=131072; KB=65536; REP=7; STEPS=640; TRAIN_STEPS=600; BASE="--hidden 768 --layers 12 --heads 12"; NS=20000
+fi
+
+# 1. CUDA-only tests (the device path against the naive port) + the step helpers.
+section "pytest (CUDA-only tests)" 120 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/test_step.py -k "cuda or guard or compile_default"
+
+# 2. Step benchmark: encoder-only vs SCT step vs loss rows (loss_fast = the device path, naive, matmul floor).
+section "step tiny fp32 eager" 90 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory
+section "step tiny bf16 eager (+peak memory)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP
+section "step tiny bf16 compiled (default mode)" 150 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct loss_fast
+[ $DRY = 0 ] && section "step tiny bf16 compiled (reduce-overhead)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile reduce-overhead --rows encoder sct
+section "step base bf16 eager" 60 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --rows encoder sct $BASE
+section "step base bf16 compiled (default mode)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --compile default --rows encoder sct $BASE
+
+# 3. Loop overhead (trainer vs bare step; last line loop_over_step=...).
+section "loop (compile per optim.compile default)" 180 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop"
+
+# 4. Evaluation encoding, fp32, vs SentenceTransformer.encode (needs sentence-transformers + MiniLM weights).
+if [ -f "$IN/minilm-fp16/model.safetensors" ] && python -c "import sentence_transformers" 2>/dev/null; then
+  python - "$IN/minilm-fp16" "$WORK/minilm" >> "$LOG" 2>&1 <<'PY'
+import shutil, sys
+from safetensors.torch import load_file, save_file
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+tensors = load_file(f"{src}/model.safetensors")
+save_file({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, f"{dst}/model.safetensors")
+print("MiniLM restored to fp32 (fp16-rounded weights) at", dst)
+PY
+  section "evaluate fp32 vs SentenceTransformer.encode" 90 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3
+  [ $DRY = 0 ] && section "evaluate bf16 (amp) vs SentenceTransformer.encode" 60 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3 --amp
+else
+  say "SKIP evaluate: needs .gpu_inputs/minilm-fp16 and sentence-transformers"
+fi
+
+# 5. A short real training run through the CLI (BERT-Tiny shape, real sentences when present).
+TRAIN_DATA="$IN/sentences.txt"; STS="$IN/sts"
+MODEL="$WORK/loop/bert-tiny-random"
+if [ ! -d "$MODEL" ]; then
+  python -c "import sys; sys.path.insert(0, 'benchmarks'); from pathlib import Path; from loop import inputs; print(inputs(Path('$WORK/inputs')))" >> "$LOG" 2>&1
+  MODEL="$WORK/inputs/bert-tiny-random"; TRAIN_DATA="$WORK/inputs/sentences.txt"; STS="$WORK/inputs/sts"
+fi
+[ -f "$TRAIN_DATA" ] || TRAIN_DATA="$WORK/loop/sentences.txt"
+[ -d "$STS/STSBenchmark" ] || STS="$WORK/loop/sts"
+section "python -m sct.train ($TRAIN_STEPS steps, BERT-Tiny shape)" 150 python -m sct.train --model "$MODEL" \
+  --output "$WORK/train" --train-data "$TRAIN_DATA" --sts-dir "$STS" --max-steps $TRAIN_STEPS --quiet \
+  --set optim.epochs=100 --set method.queue_size=16384 --set "eval.test_tasks=[stsb]" --set run.device=$DEV
+[ -f "$WORK/train/metrics.json" ] && { say "metrics.json:"; cat "$WORK/train/metrics.json" >> "$LOG"; }
+
+say ""; say "=== done in $(( $(date +%s) - START ))s; summary:"
+grep -E "ratios of medians|loop_over_step|throughput ratio|max \|emb|passed|failed|FAILED|SKIP|train_seconds|best_stsb" "$LOG" | tee -a "$OUT/summary.txt"
+rm -rf "$WORK"
