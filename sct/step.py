@@ -49,6 +49,11 @@ def compile_step(encoder: nn.Module, objective: nn.Module, mode: str | None = No
 
     mode = COMPILE_MODE if mode is None else mode
     options = {"dynamic": False, "mode": None if mode == "default" else mode}
+    # Graphs per compiled module: widths x {B, last B} x {online (grad), reference (no grad)}: 8 at the
+    # default max_length 32, more for longer inputs; torch's default limit (8) would fall back to eager.
+    config = torch._dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    setattr(config, name, max(getattr(config, name), 64))
     encoder.compile(**options)
     head = getattr(objective, "head", None)
     if isinstance(head, nn.Module) and any(True for _ in head.parameters()):

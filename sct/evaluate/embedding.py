@@ -89,7 +89,9 @@ def encode_sentences(
                 for row, i in enumerate(chunk):
                     input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
                     mask[row, : len(ids[i])] = 1
-                vectors = encoder(input_ids.to(target), mask.to(target)).float()  # (b, d)
+                # .forward, not __call__: a training run may have compiled the module (optim.compile) for its
+                # static bucketed shapes; evaluation batches take every width, which would recompile each.
+                vectors = encoder.forward(input_ids.to(target), mask.to(target)).float()  # (b, d)
                 out[torch.tensor(chunk)] = F.normalize(vectors, dim=-1).cpu()
     finally:
         encoder.train(was_training)
