@@ -46,24 +46,27 @@ PY
 [ -d "$IN/bert-mini-config" ] || say "SKIP note: no .gpu_inputs/ (run benchmarks/gpu_inputs.sh here and carry it): generated inputs are used"
 
 if [ $DRY = 1 ]; then
-  K1=512; K2=2048; KB=1024; REP=5; STEPS=128; TRAIN_STEPS=130; BASE="--hidden 64 --layers 1 --heads 2"; NS=300
+  K1=512; K2=2048; KB=1024; REP=5; STEPS=130; TRAIN_STEPS=130; BASE="--hidden 64 --layers 1 --heads 2"; NS=300
+  SMALL="--batch 16 --seq-len 16"; LOOP_SMALL="--batch-size 16 --queue-size 512 --bare-steps 8"
+  TRAIN_SMALL="--set optim.batch_size=16"
 else
   K1=16384; K2=131072; KB=65536; REP=7; STEPS=640; TRAIN_STEPS=600; BASE="--hidden 768 --layers 12 --heads 12"; NS=20000
+  SMALL=""; LOOP_SMALL=""; TRAIN_SMALL=""
 fi
 
 # 1. CUDA-only tests (the device path against the naive port) + the step helpers.
 section "pytest (CUDA-only tests)" 120 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/test_step.py -k "cuda or guard or compile_default"
 
 # 2. Step benchmark: encoder-only vs SCT step vs loss rows (loss_fast = the device path, naive, matmul floor).
-section "step tiny fp32 eager" 90 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory
-section "step tiny bf16 eager (+peak memory)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP
-section "step tiny bf16 compiled (default mode)" 150 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct loss_fast
+section "step tiny fp32 eager" 90 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
+section "step tiny bf16 eager (+peak memory)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP $SMALL
+section "step tiny bf16 compiled (default mode)" 150 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct loss_fast $SMALL
 [ $DRY = 0 ] && section "step tiny bf16 compiled (reduce-overhead)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile reduce-overhead --rows encoder sct
-section "step base bf16 eager" 60 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --rows encoder sct $BASE
-section "step base bf16 compiled (default mode)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --compile default --rows encoder sct $BASE
+section "step base bf16 eager" 60 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --rows encoder sct $BASE $SMALL
+section "step base bf16 compiled (default mode)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --compile default --rows encoder sct $BASE $SMALL
 
 # 3. Loop overhead (trainer vs bare step; last line loop_over_step=...).
-section "loop (compile per optim.compile default)" 180 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop"
+section "loop (compile per optim.compile default)" 180 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL
 
 # 4. Evaluation encoding, fp32, vs SentenceTransformer.encode (needs sentence-transformers + MiniLM weights).
 if [ -f "$IN/minilm-fp16/model.safetensors" ] && python -c "import sentence_transformers" 2>/dev/null; then
@@ -93,7 +96,7 @@ fi
 [ -d "$STS/STSBenchmark" ] || STS="$WORK/loop/sts"
 section "python -m sct.train ($TRAIN_STEPS steps, BERT-Tiny shape)" 150 python -m sct.train --model "$MODEL" \
   --output "$WORK/train" --train-data "$TRAIN_DATA" --sts-dir "$STS" --max-steps $TRAIN_STEPS --quiet \
-  --set optim.epochs=100 --set method.queue_size=16384 --set "eval.test_tasks=[stsb]" --set run.device=$DEV
+  --set optim.epochs=100 --set method.queue_size=16384 --set "eval.test_tasks=[stsb]" --set run.device=$DEV $TRAIN_SMALL
 [ -f "$WORK/train/metrics.json" ] && { say "metrics.json:"; cat "$WORK/train/metrics.json" >> "$LOG"; }
 
 say ""; say "=== done in $(( $(date +%s) - START ))s; summary:"
