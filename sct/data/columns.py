@@ -111,8 +111,10 @@ def gather_padded(
     W = ``width`` when given (static shapes for compiled steps; must be >= the longest row), else the
     longest row of the batch -- exactly what ``collate_pairs`` builds from per-example lists.
     """
-    start = offsets[index]  # (B,)
-    length = offsets[index + 1] - start  # (B,)
+    # index_select, not ``tensor[index]``: advanced indexing costs ~40 ms per call on a memory-mapped 1M-row
+    # column (time proportional to the source, measured), index_select ~0.2 ms.
+    start = offsets.index_select(0, index)  # (B,)
+    length = offsets.index_select(0, index + 1) - start  # (B,)
     longest = int(length.max()) if len(index) else 0
     if width is None:
         width = longest
@@ -121,7 +123,7 @@ def gather_padded(
     pos = torch.arange(width)  # (W,)
     mask = pos[None, :] < length[:, None]  # (B, W) bool
     where = (start[:, None] + pos[None, :]).clamp_(max=max(flat.numel() - 1, 0))  # (B, W)
-    ids = torch.where(mask, flat[where].long(), pad_token_id)  # (B, W)
+    ids = torch.where(mask, flat.index_select(0, where.reshape(-1)).view(where.shape).long(), pad_token_id)
     return ids, mask.long()
 
 

@@ -96,7 +96,9 @@ class PairDataset(Dataset):
         views = ((self.ids1, self.offsets1), (self.ids2, self.offsets2))
         width = None
         if bucket is not None:
-            longest = max(int((offsets[index + 1] - offsets[index]).max()) for _, offsets in views)
+            lengths = [offsets.index_select(0, index + 1) - offsets.index_select(0, index) for _, offsets in views]
+            longest = max(int(length.max()) for length in lengths)
+            )
             width = -(-longest // bucket) * bucket
         out = {"index": index}
         for view, (flat, offsets) in enumerate(views, 1):
