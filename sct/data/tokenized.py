@@ -98,7 +98,6 @@ class PairDataset(Dataset):
         if bucket is not None:
             lengths = [offsets.index_select(0, index + 1) - offsets.index_select(0, index) for _, offsets in views]
             longest = max(int(length.max()) for length in lengths)
-            )
             width = -(-longest // bucket) * bucket
         out = {"index": index}
         for view, (flat, offsets) in enumerate(views, 1):
