@@ -21,14 +21,17 @@ DEV=cuda; [ $DRY = 1 ] && DEV=cpu
 START=$(date +%s)
 
 say() { echo "$*" | tee -a "$LOG"; }
-section() {  # section NAME TIMEOUT_S CMD...
+BUDGET=400  # seconds for all sections (GPU run): a section gets min(its limit, what is left); none starts with < 20 s
+section() {  # section NAME TIMEOUT_S CMD...  (returns the command's status; a failure never stops the script)
   local name="$1" limit="$2"; shift 2
-  [ $DRY = 1 ] && limit=$((limit * 3))
+  local left=$(( BUDGET - ($(date +%s) - START) ))
+  if [ $DRY = 1 ]; then limit=$((limit * 3)); elif [ $left -lt 20 ]; then say "SKIP $name: time budget spent"; return 1;
+  elif [ $left -lt $limit ]; then limit=$left; fi
   say ""; say "=== $name  (t=$(( $(date +%s) - START ))s, limit ${limit}s)"; say "\$ $*"
   timeout "$limit" "$@" >> "$LOG" 2>&1
   local rc=$?
   [ $rc -ne 0 ] && say "!!! $name FAILED rc=$rc (124 = timed out)"
-  return 0
+  return $rc
 }
 
 say "gpu_check $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') dry=$DRY"
@@ -50,23 +53,21 @@ if [ $DRY = 1 ]; then
   SMALL="--batch 16 --seq-len 16"; LOOP_SMALL="--batch-size 16 --queue-size 512 --bare-steps 8"
   TRAIN_SMALL="--set optim.batch_size=16"
 else
-  K1=16384; K2=131072; KB=65536; REP=7; STEPS=640; TRAIN_STEPS=600; BASE="--hidden 768 --layers 12 --heads 12"; NS=20000
+  K1=16384; K2=131072; KB=65536; REP=5; STEPS=640; TRAIN_STEPS=600; BASE="--hidden 768 --layers 12 --heads 12"; NS=20000
   SMALL=""; LOOP_SMALL=""; TRAIN_SMALL=""
 fi
 
+# Sections in order of priority: the budget cuts from the end.
 # 1. CUDA-only tests (the device path against the naive port) + the step helpers.
-section "pytest (CUDA-only tests)" 120 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/test_step.py -k "cuda or guard or compile_default"
+section "pytest (CUDA-only tests)" 60 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/test_step.py -k "cuda or guard or compile_default"
 
 # 2. Step benchmark: encoder-only vs SCT step vs loss rows (loss_fast = the device path, naive, matmul floor).
-section "step tiny fp32 eager" 90 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
-section "step tiny bf16 eager (+peak memory)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP $SMALL
-section "step tiny bf16 compiled (default mode)" 150 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct loss_fast $SMALL
-[ $DRY = 0 ] && section "step tiny bf16 compiled (reduce-overhead)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile reduce-overhead --rows encoder sct
-section "step base bf16 eager" 60 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --rows encoder sct $BASE $SMALL
-section "step base bf16 compiled (default mode)" 120 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --compile default --rows encoder sct $BASE $SMALL
+section "step tiny bf16 eager" 45 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory $SMALL
+section "step tiny fp32 eager" 45 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
 
-# 3. Loop overhead (trainer vs bare step; last line loop_over_step=...).
-section "loop (compile per optim.compile default)" 180 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL
+# 3. Loop overhead (trainer vs bare step; last line loop_over_step=...); eager again if the compiled run fails.
+section "loop (optim.compile default: on for CUDA)" 150 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL \
+  || section "loop (compile off)" 90 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop-eager" --compile off $LOOP_SMALL
 
 # 4. Evaluation encoding, fp32, vs SentenceTransformer.encode (needs sentence-transformers + MiniLM weights).
 if [ -f "$IN/minilm-fp16/model.safetensors" ] && python -c "import sentence_transformers" 2>/dev/null; then
@@ -79,8 +80,7 @@ tensors = load_file(f"{src}/model.safetensors")
 save_file({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, f"{dst}/model.safetensors")
 print("MiniLM restored to fp32 (fp16-rounded weights) at", dst)
 PY
-  section "evaluate fp32 vs SentenceTransformer.encode" 90 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3
-  [ $DRY = 0 ] && section "evaluate bf16 (amp) vs SentenceTransformer.encode" 60 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3 --amp
+  section "evaluate fp32 vs SentenceTransformer.encode" 60 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3
 else
   say "SKIP evaluate: needs .gpu_inputs/minilm-fp16 and sentence-transformers"
 fi
@@ -88,16 +88,24 @@ fi
 # 5. A short real training run through the CLI (BERT-Tiny shape, real sentences when present).
 TRAIN_DATA="$IN/sentences.txt"; STS="$IN/sts"
 MODEL="$WORK/loop/bert-tiny-random"
+[ -d "$MODEL" ] || MODEL="$WORK/loop-eager/bert-tiny-random"
 if [ ! -d "$MODEL" ]; then
   python -c "import sys; sys.path.insert(0, 'benchmarks'); from pathlib import Path; from loop import inputs; print(inputs(Path('$WORK/inputs')))" >> "$LOG" 2>&1
   MODEL="$WORK/inputs/bert-tiny-random"; TRAIN_DATA="$WORK/inputs/sentences.txt"; STS="$WORK/inputs/sts"
 fi
-[ -f "$TRAIN_DATA" ] || TRAIN_DATA="$WORK/loop/sentences.txt"
-[ -d "$STS/STSBenchmark" ] || STS="$WORK/loop/sts"
-section "python -m sct.train ($TRAIN_STEPS steps, BERT-Tiny shape)" 150 python -m sct.train --model "$MODEL" \
+[ -f "$TRAIN_DATA" ] || TRAIN_DATA="$(dirname "$MODEL")/sentences.txt"
+[ -d "$STS/STSBenchmark" ] || STS="$(dirname "$MODEL")/sts"
+section "python -m sct.train ($TRAIN_STEPS steps, BERT-Tiny shape)" 120 python -m sct.train --model "$MODEL" \
   --output "$WORK/train" --train-data "$TRAIN_DATA" --sts-dir "$STS" --max-steps $TRAIN_STEPS --quiet \
   --set optim.epochs=100 --set method.queue_size=16384 --set "eval.test_tasks=[stsb]" --set run.device=$DEV $TRAIN_SMALL
 [ -f "$WORK/train/metrics.json" ] && { say "metrics.json:"; cat "$WORK/train/metrics.json" >> "$LOG"; }
+
+# 6. Compiled steps (inductor cache shared with the loop's), the base shape, CUDA graphs, bf16 evaluation.
+section "step tiny bf16 compiled (default mode)" 90 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct $SMALL
+section "step base bf16 eager" 45 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --rows encoder sct loss_fast loss_naive $BASE $SMALL
+section "step base bf16 compiled (default mode)" 100 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --compile default --rows encoder sct $BASE $SMALL
+[ $DRY = 0 ] && section "step tiny bf16 compiled (reduce-overhead: CUDA graphs)" 90 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile reduce-overhead --rows encoder sct
+[ $DRY = 0 ] && [ -d "$WORK/minilm" ] && section "evaluate bf16 (amp) vs SentenceTransformer.encode" 40 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3 --amp
 
 say ""; say "=== done in $(( $(date +%s) - START ))s; summary:"
 grep -E "ratios of medians|loop_over_step|throughput ratio|max \|emb|passed|failed|FAILED|SKIP|train_seconds|best_stsb" "$LOG" | tee -a "$OUT/summary.txt"

@@ -9,6 +9,8 @@ is found) and the default ``run.checkpoint_every_s``. Measured in one process:
 - ``loop``: seconds between the first and the last ``report`` call, minus the time spent scoring STS-B dev
   in between, per step: batching, transfers, the step, logging, checkpoints -- everything but the scoring;
 - ``loop+eval``: the same with the scoring (what the default cadence costs in all);
+On CPU the times are process CPU time (a shared CPU's load inflates wall time unevenly); on CUDA wall time.
+
 - ``bare``: the SCT step alone (forward, backward, clip, AdamW, queue update) on batches of the same data,
   same model, precision and compile setting, timed over ``--bare-steps`` with one sync at the end.
 
@@ -73,7 +75,7 @@ def inputs(work: Path) -> tuple[Path, Path, Path]:
     return model_dir, sentences, sts
 
 
-def bare_step_ms(cfg, steps: int) -> float:  # type: ignore[no-untyped-def]
+def bare_step_ms(cfg, steps: int, clock=time.perf_counter) -> float:  # type: ignore[no-untyped-def]
     """Median-free mean of ``steps`` bare SCT steps (after 5 warm-up) on batches of the run's own data."""
     from sct.data.tokenized import prepare_pairs
     from sct.encoder import SentenceEncoder
@@ -114,12 +116,12 @@ def bare_step_ms(cfg, steps: int) -> float:  # type: ignore[no-untyped-def]
         step(batches[i % len(batches)])
     if device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start = clock()
     for i in range(steps):
         step(batches[i % len(batches)])
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return 1000 * (time.perf_counter() - start) / steps
+    return 1000 * (clock() - start) / steps
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-size", type=int, default=16384)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto", help="optim.compile")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", default=None, help="run directory (default: a temporary one)")
     args = parser.parse_args(argv)
     cuda = args.device == "cuda"
@@ -151,22 +154,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.compile != "auto":
         overrides["optim.compile"] = args.compile == "on"
     cfg = apply_overrides(SCTConfig(), overrides)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    clock = time.perf_counter if cuda else time.process_time  # CPU: process time, steadier on a shared machine
     scoring: list[float] = []
     original = STSEvaluator.__call__
 
     def timed(self, *a, **kw):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
+        start = clock()
         try:
             return original(self, *a, **kw)
         finally:
             if cuda:
                 torch.cuda.synchronize()
-            scoring.append(time.perf_counter() - start)
+            scoring.append(clock() - start)
 
     reports: list[tuple[int, float, int]] = []  # (step, time, scoring calls so far)
     STSEvaluator.__call__ = timed  # type: ignore[method-assign]
     try:
-        train(cfg, lambda step, m, ckpt: reports.append((step, time.perf_counter(), len(scoring))), show_progress=False)
+        train(cfg, lambda step, m, ckpt: reports.append((step, clock(), len(scoring))), show_progress=False)
     finally:
         STSEvaluator.__call__ = original  # type: ignore[method-assign]
     (s0, t0, n0), (s1, t1, n1) = reports[0], reports[-1]
@@ -175,9 +181,11 @@ def main(argv: list[str] | None = None) -> None:
     eval_s = sum(scoring[n0:n1])
     with_eval = 1000 * (t1 - t0) / (s1 - s0)
     loop = 1000 * (t1 - t0 - eval_s) / (s1 - s0)
-    bare = bare_step_ms(cfg, args.bare_steps or (256 if cuda else 64))
-    print(f"device={args.device} steps={steps} B={args.batch_size} k={args.queue_size} evals={len(reports)}")
-    print(f"loop+eval {with_eval:.1f} ms/step, loop {loop:.1f} ms/step, bare {bare:.1f} ms/step")
+    bare = bare_step_ms(cfg, args.bare_steps or (256 if cuda else 64), clock)
+    kind = "wall" if cuda else "process CPU"
+    print(f"device={args.device} steps={steps} B={args.batch_size} k={args.queue_size} evals={len(reports)} "
+          f"threads={torch.get_num_threads()} clock={kind}")  # fmt: skip
+    print(f"loop+eval {with_eval:.1f} ms/step, loop {loop:.1f} ms/step, bare {bare:.1f} ms/step ({kind} time)")
     print(f"dev scoring {1000 * eval_s / max(1, n1 - n0):.0f} ms per evaluation; loop+eval/bare {with_eval / bare:.2f}")
     print(f"loop_over_step={loop / bare:.3f}")
 
