@@ -89,6 +89,8 @@ class LossGuard:
             value = loss.item()
             if not math.isfinite(value):
                 raise FloatingPointError(f"loss is {value} at step {step}: training diverged {hint}")
+            if step % self.every == 0:
+                self.log_graphs(step)
             return value
         loss = loss.detach().clone()  # (,) a CUDA-graph output buffer is reused by the next replay
         bad = ~torch.isfinite(loss)
@@ -104,6 +106,10 @@ class LossGuard:
                 f"loss is not finite at or before step {step} (checked every {self.every}): training diverged {hint}"
             )
         self.bad = None
+        self.log_graphs(step)
+
+    def log_graphs(self, step: int) -> None:
+        """Log dynamo's compiled-graph count when it changed: a count growing with the steps = recompiles."""
         graphs = graph_count()
         if graphs != self.graphs:
             log.info("torch.compile: %d graphs compiled so far (step %d)", graphs, step)
