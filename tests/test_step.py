@@ -84,3 +84,25 @@ def test_compiled_step_gives_the_eager_losses(monkeypatch: pytest.MonkeyPatch) -
         runs[name] = torch.tensor(losses)
     torch.testing.assert_close(runs["compiled"], runs["eager"], rtol=1e-4, atol=1e-4)
     assert graph_count() <= 16  # per width: encoder (grad / no-grad), head, loss; not per batch
+
+
+@pytest.mark.slow  # compiling takes minutes on a shared 2-core CPU
+def test_trainer_with_compile_on_trains_and_evaluates(tiny_model_dir, stsb_dir, tmp_path, monkeypatch) -> None:
+    """optim.compile=True through train(): bucketed batches, compiled pieces, eager evaluation; finite metrics."""
+    if not _inductor_works():
+        pytest.skip("torch.compile (inductor) does not work on this machine")
+    from sct.config_io import apply_overrides
+    from sct.trainer import train
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setattr(candidates, "_compiled", None)
+    overrides = {
+        "model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt"),
+        "data.cache_dir": str(tmp_path / "cache"), "method.queue_size": 48, "optim.batch_size": 8,
+        "optim.max_steps": 4, "optim.compile": True, "eval.every_steps": 2, "eval.sts_dir": str(stsb_dir),
+        "eval.test_tasks": ["stsb"], "run.output_dir": str(tmp_path / "run"), "run.device": "cpu",
+    }  # fmt: skip
+    reports: list[dict] = []
+    metrics = train(apply_overrides(SCTConfig(), overrides), lambda s, m, c: reports.append(m), show_progress=False)
+    assert len(reports) == 2 and metrics["steps"] == 4
+    assert all(torch.isfinite(torch.tensor(m["loss"])) for m in reports)
