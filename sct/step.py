@@ -83,8 +83,10 @@ class LossGuard:
         self.bad: Tensor | None = None  # (,) bool on the device: any non-finite loss since the last read
         self.graphs = 0
 
-    def check(self, loss: Tensor, step: int, hint: str) -> float | Tensor:
-        """The loss of ``step``: a float on CPU (checked now), a detached device scalar on CUDA."""
+    def check(self, loss: Tensor, step: int, hint: str, *, read: bool = False) -> float | Tensor:
+        """The loss of ``step``: a float on CPU (checked now), a detached device scalar on CUDA (read every
+        ``every`` steps, and when ``read``: the trainer asks at evaluation steps, so nothing diverged is
+        scored or saved)."""
         if self.device.type != "cuda":
             value = loss.item()
             if not math.isfinite(value):
@@ -95,7 +97,7 @@ class LossGuard:
         loss = loss.detach().clone()  # (,) a CUDA-graph output buffer is reused by the next replay
         bad = ~torch.isfinite(loss)
         self.bad = bad if self.bad is None else self.bad | bad
-        if step % self.every == 0:
+        if read or step % self.every == 0:
             self.flush(step, hint)
         return loss
 

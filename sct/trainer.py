@@ -137,7 +137,9 @@ class _Run:
             result = self.objective(self.encoder, batch, teacher)
         loss = result.loss.float()
         hint = f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
-        value = self.guard.check(loss, self.progress.step + 1, hint)
+        step = self.progress.step + 1
+        evaluating = step % self.cfg.eval.every_steps == 0 or step >= self.steps  # CUDA: read the flag now
+        value = self.guard.check(loss, step, hint, read=evaluating)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)

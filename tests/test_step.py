@@ -34,6 +34,10 @@ def test_cuda_policy_accumulates_on_device_and_raises_at_the_next_check() -> Non
     guard.check(torch.tensor(1.0), 3, "(x)")
     with pytest.raises(FloatingPointError, match=r"not finite at or before step 4 \(checked every 4\)"):
         guard.check(torch.tensor(1.0), 4, "(x)")
+    early = LossGuard(torch.device("cuda"), every=16)
+    early.check(torch.tensor(float("inf")), 1, "(x)")
+    with pytest.raises(FloatingPointError, match="at or before step 2"):
+        early.check(torch.tensor(1.0), 2, "(x)", read=True)  # an evaluation step reads the flag
     fine = LossGuard(torch.device("cuda"), every=2)
     for step in range(1, 7):
         fine.check(torch.tensor(0.5), step, "(x)")
