@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--amp", action="store_true", help="sct side in bf16 autocast (CUDA); default fp32")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
 
@@ -77,11 +78,15 @@ def main() -> None:
     st_model.max_seq_length = args.max_seq_length
     print(
         f"device={args.device} threads={torch.get_num_threads()} sentences={len(sentences)} "
-        f"unique={len(set(sentences))} batch={args.batch_size} max_seq_length={args.max_seq_length}"
+        f"unique={len(set(sentences))} batch={args.batch_size} max_seq_length={args.max_seq_length} "
+        f"sct precision={'bf16' if args.amp else 'fp32'} (matmul tf32 flag {torch.backends.cuda.matmul.allow_tf32}, "
+        f"float32_matmul_precision {torch.get_float32_matmul_precision()})"
     )
 
     def run_sct() -> torch.Tensor:
-        return encode_sentences(encoder, tokenizer, sentences, batch_size=args.batch_size, device=args.device)
+        return encode_sentences(
+            encoder, tokenizer, sentences, batch_size=args.batch_size, device=args.device, amp=args.amp
+        )
 
     def run_st() -> torch.Tensor:
         out = st_model.encode(sentences, batch_size=args.batch_size, convert_to_tensor=True, normalize_embeddings=True)

@@ -15,6 +15,7 @@ measured per row in its own subprocess (CPU: growth of the peak RSS, VmHWM, over
 ``torch.cuda.max_memory_allocated``) so that it is that row's own. Usage::
 
     python benchmarks/step.py [--k 16384 131072] [--batch 128] [--repeats 5] [--device cpu|cuda] [--dtype bf16]
+        [--compile off|default|reduce-overhead|max-autotune-no-cudagraphs]
 """
 
 from __future__ import annotations
@@ -74,9 +75,18 @@ def make_step(row: str, args: argparse.Namespace, device: torch.device):
             objective = SCTObjective(SCTConfig(method=MethodConfig(queue_size=args.k)), encoder).to(device)
             modules.append(objective)
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=1e-4, eps=1e-6)
+        optimizer = torch.optim.AdamW(params, lr=1e-4, eps=1e-6, fused=device.type == "cuda" or None)
+        if args.compile != "off":
+            from sct.step import compile_step
+
+            if objective is not None:
+                compile_step(encoder, objective, mode=args.compile)
+            else:
+                encoder.compile(dynamic=False, mode=None if args.compile == "default" else args.compile)
 
         def step() -> None:
+            if args.compile != "off":
+                torch.compiler.cudagraph_mark_step_begin()
             with autocast:
                 if objective is None:
                     x1 = encoder(batch["input_ids_1"], batch["attention_mask_1"])  # (B, d)
@@ -155,13 +165,14 @@ def time_rows(rows: list[str], args: argparse.Namespace) -> dict[str, list[float
     torch.manual_seed(0)
     steps = {row: make_step(row, args, device) for row in rows}
     times: dict[str, list[float]] = {row: [] for row in rows}
-    for i in range(args.repeats + 2):
+    warm = 2 if args.compile == "off" else 4  # CUDA graphs record on the 2nd/3rd call
+    for i in range(args.repeats + warm):
         for row, step in steps.items():
             sync(device)
             start = time.perf_counter()
             step()
             sync(device)
-            if i >= 2:
+            if i >= warm:
                 times[row].append(1000 * (time.perf_counter() - start))
     return times
 
@@ -178,6 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="autocast dtype of the encoder")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    parser.add_argument(
+        "--compile",
+        choices=("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs"),
+        default="off",
+        help="torch.compile mode of the encoder/sct rows (sct.step.compile_step; loss_fast then uses the "
+        "compiled fused kernel too); fused AdamW on CUDA either way",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the per-row peak-memory subprocesses")
     parser.add_argument("--row", choices=ROWS, help=argparse.SUPPRESS)  # internal: one row in this process
     args = parser.parse_args(argv)
     if args.repeats < 5:
@@ -187,7 +206,10 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({"peak_mb": peak_memory(args.row, args)}))
         return
     shape = f"L={args.layers} H={args.hidden} A={args.heads} B={args.batch} seq={args.seq_len}"
-    print(f"device={args.device} dtype={args.dtype} threads={torch.get_num_threads()} {shape} repeats={args.repeats}")
+    print(
+        f"device={args.device} dtype={args.dtype} compile={args.compile} threads={torch.get_num_threads()} "
+        f"{shape} repeats={args.repeats}"
+    )
     print(f"{'k':>7} {'row':<13} {'median ms':>10} {'min ms':>9} {'max ms':>9} {'peak MB':>8}")
     for k in args.k:
         args.k = k
@@ -195,10 +217,12 @@ def main(argv: list[str] | None = None) -> None:
         med = {row: statistics.median(t) for row, t in times.items()}
         for row in args.rows:
             cmd = [sys.executable, __file__, "--row", row, "--k", str(k)]
-            for name in ("batch", "seq_len", "hidden", "layers", "heads", "repeats", "device", "dtype"):
+            for name in ("batch", "seq_len", "hidden", "layers", "heads", "repeats", "device", "dtype", "compile"):
                 cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-            peak = json.loads(out)["peak_mb"]
+            peak = float("nan")
+            if not args.no_memory:
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                peak = json.loads(out)["peak_mb"]
             t = times[row]
             print(f"{k:>7} {row:<13} {med[row]:>10.1f} {min(t):>9.1f} {max(t):>9.1f} {peak:>8.0f}", flush=True)
         ratios = []

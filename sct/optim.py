@@ -37,7 +37,12 @@ def parameter_groups(modules: Iterable[nn.Module], weight_decay: float) -> list[
 
 
 def build_optimizer(modules: Iterable[nn.Module], cfg: OptimConfig) -> torch.optim.AdamW:
-    return torch.optim.AdamW(parameter_groups(modules, cfg.weight_decay), lr=cfg.lr, eps=cfg.adam_eps)
+    """AdamW over :func:`parameter_groups`; the fused CUDA kernel (one launch per step, not one per tensor
+    group) when every parameter is already on CUDA, the default foreach implementation otherwise."""
+    groups = parameter_groups(modules, cfg.weight_decay)
+    params = [p for group in groups for p in group["params"]]
+    fused = bool(params) and all(p.is_cuda for p in params)
+    return torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=fused or None)
 
 
 def total_steps(num_examples: int, cfg: OptimConfig) -> int:

@@ -7,7 +7,8 @@ place: ``ptr`` points at the oldest row, ``enqueue`` overwrites the oldest B row
 The softmax over the candidates is invariant to their order, so the loss reads ``vectors`` as stored;
 ``ordered()`` gives the released code's oldest-first order for tests and inspection.
 
-Both ``vectors`` and ``ptr`` are buffers, so the queue state is saved in checkpoints (``state_dict``).
+Both ``vectors`` and ``ptr`` are buffers, so the queue state is saved in checkpoints (``state_dict``); a host
+copy of ``ptr`` lets ``enqueue`` run without reading the device (no GPU sync per step).
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ class InstanceQueue(nn.Module):
         init = torch.randn(size, dim, generator=generator)  # (k, d)
         self.register_buffer("vectors", nn.functional.normalize(init, dim=1))  # (k, d)
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+        self._start: int | None = 0  # host copy of ptr: enqueue never reads the device (no sync per step)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super()._load_from_state_dict(*args, **kwargs)
+        self._start = None  # re-read ptr once after loading a state
+
+    def _pointer(self) -> int:
+        if self._start is None:
+            self._start = int(self.ptr)
+        return self._start
 
     @property
     def size(self) -> int:
@@ -60,18 +71,19 @@ class InstanceQueue(nn.Module):
             return
         if keys.shape[0] >= k:
             # Keep the newest k keys; after a full turn the oldest slot is the one at ptr again.
-            start = int(self.ptr)
+            start = self._pointer()
             newest = keys[-k:]  # (k, d)
             self.vectors[start:] = newest[: k - start]
             self.vectors[:start] = newest[k - start :]
             return
         b = keys.shape[0]
-        start = int(self.ptr)
+        start = self._pointer()
         first = min(b, k - start)
         self.vectors[start : start + first] = keys[:first]  # (first, d)
         if first < b:
             self.vectors[: b - first] = keys[first:]  # (B - first, d) wraps to the front
-        self.ptr.fill_((start + b) % k)
+        self._start = (start + b) % k
+        self.ptr.fill_(self._start)
 
     def ordered(self) -> Tensor:
         """The queue oldest first, (k, d): what the released code's concatenated tensor holds."""

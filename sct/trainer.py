@@ -40,7 +40,6 @@ from sct.cli import Interrupted, stop_on_signals
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
 from sct.data.run_data import RunData, prepare_run_data
-from sct.data.tokenized import collate_pairs
 from sct.encoder import SentenceEncoder
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
@@ -48,6 +47,7 @@ from sct.inputs import resolve_inputs
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
 from sct.run_dir import METRICS_FILE, open_run_dir
+from sct.step import BUCKET, LossGuard, compile_step, resolve_compile, to_device
 from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -97,35 +97,43 @@ class _Run:
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.batches_per_epoch = math.ceil(len(data.dataset) / cfg.optim.batch_size)
         self.last_save = time.monotonic()
+        # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
+        self.compiled = resolve_compile(cfg.optim.compile, self.device)
+        if self.compiled:
+            compile_step(self.encoder, self.objective)  # in place: state_dict keys unchanged
+        self.guard = LossGuard(self.device)
 
     def batches(self):
         """(index, batch) from the current data position: a seeded permutation per epoch, resumable."""
         n, size = len(self.data.dataset), self.cfg.optim.batch_size
+        pad, bucket = self.data.tokenizer.pad_token_id, BUCKET if self.compiled else None
         while True:
             seed = self.cfg.optim.seed + self.progress.epoch
             order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # (N,)
             for b in range(self.progress.batch_in_epoch, self.batches_per_epoch):
                 index = order[b * size : (b + 1) * size]  # (B,)
-                items = [self.data.dataset[int(i)] for i in index]
-                yield b, index, collate_pairs(items, self.data.tokenizer.pad_token_id)
+                yield b, index, self.data.dataset.batch(index, pad, bucket=bucket)  # (B, L) tensors, no per-item
             self.progress.epoch, self.progress.batch_in_epoch = self.progress.epoch + 1, 0
 
     def step(self, index: torch.Tensor, batch: dict[str, torch.Tensor]) -> float:
-        """One optimiser step; returns the loss. A NaN/inf loss raises before any weight changes."""
-        batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+        """One optimiser step; returns the loss: a float on CPU, a device scalar on CUDA (no host sync).
+
+        A NaN/inf loss raises: on CPU before any weight changes; on CUDA within ``sct.step.CHECK_EVERY`` steps.
+        """
+        batch = to_device(batch, self.device)  # pinned, non-blocking on CUDA
         teacher = None
         if self.data.teacher is not None:
-            teacher = tuple(t[index].to(self.device) for t in self.data.teacher)  # (B, d_t) each
+            teacher = tuple(to_device({"t": t[index]}, self.device)["t"] for t in self.data.teacher)  # (B, d_t)
         dtype = self.amp_dtype or torch.float32
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None):
+            if self.compiled:
+                torch.compiler.cudagraph_mark_step_begin()  # one step = one CUDA-graph generation
             result = self.objective(self.encoder, batch, teacher)
         loss = result.loss.float()
-        value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"loss is {value} at step {self.progress.step + 1}: training diverged "
-                f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
-            )
+        hint = f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
+        step = self.progress.step + 1
+        evaluating = step % self.cfg.eval.every_steps == 0 or step >= self.steps  # CUDA: read the flag now
+        value = self.guard.check(loss, step, hint, read=evaluating)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
@@ -189,8 +197,9 @@ class _Run:
             if progress.batch_in_epoch == self.batches_per_epoch and progress.step < self.steps:
                 self.save_state()  # end of an epoch
             if progress.step % every == 0 or progress.step >= self.steps:
-                stop = self.evaluate(loss_sum / count, examples / max(busy, 1e-9))
-                bar.set_postfix(loss=f"{loss_sum / count:.4f}", best=f"{progress.best_score:.2f}")
+                mean_loss = float(loss_sum) / count  # a device scalar on CUDA: read once per evaluation
+                stop = self.evaluate(mean_loss, examples / max(busy, 1e-9))
+                bar.set_postfix(loss=f"{mean_loss:.4f}", best=f"{progress.best_score:.2f}")
                 loss_sum, count, examples, busy = 0.0, 0, 0, 0.0
                 if stop:
                     break

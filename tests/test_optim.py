@@ -56,3 +56,9 @@ def test_precision_resolution_on_cpu() -> None:
     assert resolve_precision("bf16", cpu) is torch.bfloat16
     with pytest.raises(ValueError, match="'optim.precision' has invalid value 'fp16': fp16 needs a CUDA device"):
         resolve_precision("fp16", cpu)
+
+
+def test_adamw_is_fused_only_when_every_parameter_is_on_cuda() -> None:
+    assert not build_optimizer([nn.Linear(2, 2)], OptimConfig()).defaults["fused"]
+    if torch.cuda.is_available():
+        assert build_optimizer([nn.Linear(2, 2).cuda()], OptimConfig()).defaults["fused"]

@@ -10,8 +10,11 @@ vocabulary) and the max length. A cache is written into a temporary directory an
 ``os.replace``, so concurrent trials or a crash never expose half a cache; a later call with the same key
 loads it without augmenting or tokenising again.
 
-Storage: one ``pairs.pt`` (``torch.save``, loaded with ``weights_only=True``) holding the view texts and,
-per view, the token ids flattened into one int32 tensor plus int64 offsets; ``meta.json`` for humans.
+Storage (format 2, for ~1M sentences): one ``pairs.pt`` holding only tensors -- per view the token ids
+flattened into one int32 tensor plus int64 offsets, and the texts as flat UTF-8 bytes plus offsets
+(:mod:`sct.data.columns`) -- loaded memory-mapped (``torch.load(mmap=True, weights_only=True)``), so a
+cached reload costs milliseconds and no per-example Python objects; ``meta.json`` for humans. Training
+batches come from :meth:`PairDataset.batch` (vectorised gather), not per-example items + ``collate_pairs``.
 """
 
 from __future__ import annotations
@@ -19,22 +22,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
+from sct.data.columns import TextColumn, encode_texts, gather_padded, tokenize_texts
+from sct.data.columns import collate_pairs as collate_pairs  # re-exported: its public home since format 1
+from sct.data.source_index import alias_path, read_alias, write_alias
 from sct.data.sources import load_texts
 from sct.storage import write_dir
 
-CACHE_FORMAT = 1
-_TOKENIZE_CHUNK = 4096
+CACHE_FORMAT = 2
 
 
 class PairDataset(Dataset):
@@ -46,8 +50,8 @@ class PairDataset(Dataset):
 
     def __init__(
         self,
-        texts1: list[str],
-        texts2: list[str],
+        texts1: Sequence[str],
+        texts2: Sequence[str],
         ids1: torch.Tensor,
         offsets1: torch.Tensor,
         ids2: torch.Tensor,
@@ -77,26 +81,28 @@ class PairDataset(Dataset):
         a2, b2 = int(self.offsets2[i]), int(self.offsets2[i + 1])
         return {"index": i, "ids1": self.ids1[a1:b1].tolist(), "ids2": self.ids2[a2:b2].tolist()}
 
+    def batch(self, index: torch.Tensor, pad_token_id: int, *, bucket: int | None = None) -> dict[str, torch.Tensor]:
+        """The rows ``index`` (B,) as ``collate_pairs`` would build them, gathered with tensor ops.
 
-def collate_pairs(batch: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
-    """Stack a list of items into padded tensors; each view is padded to its own longest row.
-
-    Returns ``index`` (B,), ``input_ids_1``/``attention_mask_1`` (B, L1), ``input_ids_2``/``attention_mask_2``
-    (B, L2), all int64; padding positions hold ``pad_token_id`` and mask 0.
-    """
-    if not batch:
-        raise ValueError("collate_pairs got an empty batch")
-    out: dict[str, torch.Tensor] = {"index": torch.tensor([item["index"] for item in batch], dtype=torch.long)}
-    for view in (1, 2):
-        rows = [item[f"ids{view}"] for item in batch]
-        width = max(len(row) for row in rows)
-        ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)  # (B, L)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, L)
-        for r, row in enumerate(rows):
-            ids[r, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-            mask[r, : len(row)] = 1
-        out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
-    return out
+        Returns ``index`` (B,), ``input_ids_v``/``attention_mask_v`` (B, L_v) int64, each view padded to its
+        own longest row; with ``bucket`` both views are padded to the longest row of the two rounded up to a
+        multiple of ``bucket`` (few static shapes for a compiled step).
+        """
+        index = torch.as_tensor(index, dtype=torch.long)  # (B,)
+        if index.numel() == 0:
+            raise ValueError("PairDataset.batch got an empty index")
+        index = index % len(self)
+        views = ((self.ids1, self.offsets1), (self.ids2, self.offsets2))
+        width = None
+        if bucket is not None:
+            lengths = [offsets.index_select(0, index + 1) - offsets.index_select(0, index) for _, offsets in views]
+            longest = max(int(length.max()) for length in lengths)
+            width = -(-longest // bucket) * bucket
+        out = {"index": index}
+        for view, (flat, offsets) in enumerate(views, 1):
+            ids, mask = gather_padded(flat, offsets, index, pad_token_id, width=width)  # (B, L_v) each
+            out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
+        return out
 
 
 def cache_root(cfg: SCTConfig, cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -121,24 +127,6 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
 
-def _flatten(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))  # (n,)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])  # (n + 1,)
-    flat = np.fromiter((t for row in rows for t in row), dtype=np.int32, count=int(offsets[-1]))  # (T,)
-    return torch.from_numpy(flat), torch.from_numpy(offsets)
-
-
-def tokenize_texts(
-    tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int, *, show_progress: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids of ``texts`` (special tokens added, truncated at ``max_length``): flat int32 + offsets."""
-    rows: list[list[int]] = []
-    for start in tqdm(range(0, len(texts), _TOKENIZE_CHUNK), desc="tokenising", disable=not show_progress):
-        chunk = texts[start : start + _TOKENIZE_CHUNK]
-        rows.extend(tokenizer(chunk, truncation=True, max_length=max_length, padding=False)["input_ids"])
-    return _flatten(rows)
-
-
 def _write_cache(final: Path, payload: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write into a sibling temp dir, then rename it into place; a concurrent winner's cache is kept."""
 
@@ -156,16 +144,17 @@ def load_pairs(path: str | os.PathLike[str]) -> PairDataset:
     if not file.is_file():
         raise FileNotFoundError(f"no tokenised pairs cache at {path} (missing {file.name})")
     try:
-        data = torch.load(file, weights_only=True)
+        data = torch.load(file, weights_only=True, mmap=True)
     except Exception as err:  # truncated/corrupt file: say which and how to recover
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"corrupt tokenised pairs cache {file} ({first_line}); delete {path} to rebuild it") from err
     if data.get("format") != CACHE_FORMAT:
         raise ValueError(f"{file}: cache format {data.get('format')!r}, expected {CACHE_FORMAT}; delete {path}")
-    same = data["same_views"]
+    same = bool(data["same_views"])
+    texts1 = TextColumn(data["text1"], data["text_offsets1"])
     return PairDataset(
-        data["texts1"],
-        data["texts1"] if same else data["texts2"],
+        texts1,
+        texts1 if same else TextColumn(data["text2"], data["text_offsets2"]),
         data["ids1"],
         data["offsets1"],
         data["ids1"] if same else data["ids2"],
@@ -186,11 +175,17 @@ def prepare_pairs(
 ) -> PairDataset:
     """Load ``cfg.data.train``, make the views, tokenise them, and cache (or load the cached) result.
 
-    The source is read on every call (its fingerprint and column count decide the key); augmentation and
-    tokenisation only run on a cache miss. ``device`` only matters for MLM views (the fill model's device;
-    default CUDA when available). The returned dataset's ``fingerprint`` is the cache key.
+    The source is read on every call (its fingerprint and column count decide the key) unless it is a local
+    file already indexed (:mod:`sct.data.source_index`); augmentation and tokenisation only run on a miss.
+    ``device`` only matters for MLM views (the fill model's device; default CUDA when available). The
+    returned dataset's ``fingerprint`` is the cache key.
     """
     data = cfg.data
+    identity = tokenizer_identity(tokenizer)
+    alias = alias_path(cfg, cache_root(cfg, cache_dir), identity, CACHE_FORMAT)
+    known = read_alias(alias)  # a local file seen before: its cache loads without reading the file
+    if known is not None and (cache_root(cfg, cache_dir) / "tokenized" / known / "pairs.pt").is_file():
+        return load_pairs(cache_root(cfg, cache_dir) / "tokenized" / known)
     pairs = load_texts(data.train, text_columns=data.text_columns, split=data.split, max_examples=data.max_examples)
     augmentation = resolve_augmentation(data.augmentation, pairs)
     parts = {
@@ -198,12 +193,13 @@ def prepare_pairs(
         "texts": pairs.fingerprint,
         "augmentation": augmentation,
         "params": augmentation_params(augmentation, cfg),
-        "tokenizer": tokenizer_identity(tokenizer),
+        "tokenizer": identity,
         "max_length": cfg.model.max_length,
     }
     key = cache_key(parts)
     final = cache_root(cfg, cache_dir) / "tokenized" / key
     if (final / "pairs.pt").is_file():
+        write_alias(alias, key)
         return load_pairs(final)
     texts1, texts2 = make_views(augmentation, pairs, cfg, show_progress=show_progress, device=device)
     same = texts2 is texts1 or texts2 == texts1
@@ -213,13 +209,17 @@ def prepare_pairs(
         if same
         else tokenize_texts(tokenizer, texts2, cfg.model.max_length, show_progress=show_progress)
     )
+    text1, text_offsets1 = encode_texts(texts1)
+    text2, text_offsets2 = (None, None) if same else encode_texts(texts2)
     payload = {
         "format": CACHE_FORMAT,
         "key": key,
         "augmentation": augmentation,
         "same_views": same,
-        "texts1": texts1,
-        "texts2": None if same else texts2,
+        "text1": text1,
+        "text_offsets1": text_offsets1,
+        "text2": text2,
+        "text_offsets2": text_offsets2,
         "ids1": ids1,
         "offsets1": offsets1,
         "ids2": None if same else ids2,
@@ -227,6 +227,7 @@ def prepare_pairs(
     }
     meta = {**parts, "key": key, "source": pairs.source, "pairs": len(texts1), "same_views": same}
     _write_cache(final, payload, meta)
+    write_alias(alias, key)
     return PairDataset(
         texts1, texts2, ids1, offsets1, ids2, offsets2, fingerprint=key, augmentation=augmentation, cache_dir=final
     )

@@ -7,7 +7,8 @@ naive loop on CPU. Rows come back L2-normalised, so a dot product is the cosine 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,22 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from sct.encoder import SentenceEncoder
+
+
+@contextlib.contextmanager
+def _precision(device: torch.device, amp: bool) -> Iterator[None]:
+    """fp32 means fp32 on CUDA too: TF32 matmuls (10-bit mantissa, ~1e-3 relative; on wherever a process
+    set ``allow_tf32`` / ``set_float32_matmul_precision("high")``, e.g. for training) are switched off while
+    encoding and restored afterwards. With ``amp`` this is a no-op (bf16 autocast states its precision)."""
+    if amp or device.type != "cuda":
+        yield
+        return
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
 
 
 def _autocast(device: torch.device, amp: bool) -> torch.autocast:
@@ -38,7 +55,8 @@ def encode_sentences(
     The encoder runs in eval mode under ``inference_mode`` (its training mode is restored afterwards) on
     ``device``: default where its parameters are; a different device moves the encoder there (and it
     stays). Inputs are truncated at ``encoder.max_seq_length``. ``amp=True`` enables bf16 autocast on CUDA
-    (faster, ~1e-3 off); the default fp32 matches sentence-transformers to 1e-5.
+    (faster, ~1e-3 off); the default is fp32 on every device (TF32 off while encoding on CUDA), which matches
+    sentence-transformers to 1e-5.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -61,7 +79,7 @@ def encode_sentences(
     was_training = encoder.training
     encoder.eval()
     try:
-        with torch.inference_mode(), _autocast(target, amp):
+        with torch.inference_mode(), _precision(target, amp), _autocast(target, amp):
             starts = range(0, len(order), batch_size)
             for start in tqdm(starts, desc="encoding", disable=not show_progress, leave=False):
                 chunk = order[start : start + batch_size]
@@ -71,7 +89,9 @@ def encode_sentences(
                 for row, i in enumerate(chunk):
                     input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
                     mask[row, : len(ids[i])] = 1
-                vectors = encoder(input_ids.to(target), mask.to(target)).float()  # (b, d)
+                # .forward, not __call__: a training run may have compiled the module (optim.compile) for its
+                # static bucketed shapes; evaluation batches take every width, which would recompile each.
+                vectors = encoder.forward(input_ids.to(target), mask.to(target)).float()  # (b, d)
                 out[torch.tensor(chunk)] = F.normalize(vectors, dim=-1).cpu()
     finally:
         encoder.train(was_training)

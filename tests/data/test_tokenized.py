@@ -14,6 +14,7 @@ from transformers import AutoTokenizer, BertTokenizerFast
 from sct.config import DataConfig, ModelConfig, OptimConfig, SCTConfig
 from sct.data import tokenized
 from sct.data.augment import delete_one_word
+from sct.data.columns import TextColumn
 from sct.data.tokenized import PairDataset, collate_pairs, load_pairs, prepare_pairs
 from tests.conftest import FIXTURES
 from tests.data import word_tokenizer
@@ -182,3 +183,44 @@ def test_shared_wiki_head_with_the_real_bert_tokenizer(tmp_path: Path, shared_di
         )
         assert item["ids1"] == tok(ds.texts1[i], truncation=True, max_length=32)["input_ids"]
     assert prepare_pairs(config, tok, cache_dir=tmp_path, show_progress=False).fingerprint == ds.fingerprint
+
+
+@pytest.mark.parametrize("augmentation", ["word_deletion", "same"])
+def test_batch_equals_collate_of_items_for_a_permutation(
+    tmp_path: Path, tokenizer: BertTokenizerFast, augmentation: str
+) -> None:
+    config = cfg(FIXTURES / "sentences.txt", augmentation)
+    fresh = prepare_pairs(config, tokenizer, cache_dir=tmp_path, show_progress=False)
+    cached = prepare_pairs(config, tokenizer, cache_dir=tmp_path, show_progress=False)  # memory-mapped
+    order = torch.randperm(len(fresh), generator=torch.Generator().manual_seed(3))
+    for ds in (fresh, cached):
+        for start in range(0, len(ds), 7):
+            index = order[start : start + 7]
+            want = collate_pairs([ds[int(i)] for i in index], pad_token_id=0)
+            got = ds.batch(index, pad_token_id=0)
+            assert got.keys() == want.keys()
+            for key in want:
+                assert got[key].dtype == torch.long and torch.equal(got[key], want[key]), key
+    wide = cached.batch(order[:5], pad_token_id=9, bucket=40)
+    assert wide["input_ids_1"].shape == wide["input_ids_2"].shape == (5, 40)
+    assert wide["input_ids_1"][:, -1].tolist() == [9] * 5
+    narrow = collate_pairs([cached[int(i)] for i in order[:5]], pad_token_id=9)
+    width = narrow["input_ids_1"].shape[1]
+    assert torch.equal(wide["input_ids_1"][:, :width], narrow["input_ids_1"])
+    assert int(wide["attention_mask_1"][:, width:].sum()) == 0
+    assert cached.batch(order[:5], pad_token_id=9, bucket=1)["input_ids_1"].shape[1] == max(
+        narrow["input_ids_1"].shape[1], narrow["input_ids_2"].shape[1]
+    )
+
+
+def test_cached_texts_are_a_lazy_column_equal_to_the_lists(tmp_path: Path, tokenizer: BertTokenizerFast) -> None:
+    texts = ["a man plays the guitar", "le café est chaud", "the dog runs"]
+    train = tmp_path / "s.txt"
+    train.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    ds = prepare_pairs(cfg(train, "same"), tokenizer, cache_dir=tmp_path / "c", show_progress=False)
+    cached = load_pairs(ds.cache_dir)
+    assert isinstance(cached.texts1, TextColumn) and cached.texts1 == texts and list(cached.texts1) == texts
+    assert cached.texts1[1] == "le café est chaud" and cached.texts1[-1] == "the dog runs"
+    assert cached.texts1[:2] == texts[:2] and cached.texts1 != texts[:2]
+    with pytest.raises(IndexError):
+        cached.texts1[3]

@@ -10,7 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sct.losses import candidate_loss, cross_view_loss
+from sct.losses import candidate_loss, candidates, cross_view_loss
+from sct.losses.candidates import chunked_candidate_loss, select_kernel
+from sct.losses.fused import fused_candidate_loss
 
 _NAIVE = Path(__file__).resolve().parents[2] / "benchmarks" / "naive_loss.py"
 _spec = importlib.util.spec_from_file_location("naive_loss", _NAIVE)
@@ -39,9 +41,17 @@ def make(b: int, k: int | None, d: int = 16, dtype: torch.dtype = torch.float32)
     }
 
 
+KERNELS = {"chunked": chunked_candidate_loss, "fused": fused_candidate_loss}
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize(("objective", "divergence", "pairing"), VARIANTS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fast_equals_naive_port_value_and_gradients(seed: int, objective: str, divergence: str, pairing: str):
+def test_fast_equals_naive_port_value_and_gradients(
+    seed: int, objective: str, divergence: str, pairing: str, kernel: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Both kernels (the CPU chunked one and the CUDA fused one) against the naive port, on CPU."""
+    monkeypatch.setattr(candidates, "select_kernel", lambda device: KERNELS[kernel])
     gen = torch.Generator().manual_seed(seed)
     b = int(torch.randint(2, 40, (1,), generator=gen))
     k = [None, int(torch.randint(1, 3000, (1,), generator=gen)), 1000 * b + 7][seed]  # in-batch, any k
@@ -140,3 +150,40 @@ def test_bad_switches_and_shapes_raise() -> None:
         candidate_loss(x["online1"], x["target1"], torch.zeros(3, 5), target=x["target1"], tau_online=0.1)
     with pytest.raises(ValueError, match="kind 'kl' needs target"):
         candidate_loss(x["online1"], x["target1"], None, tau_online=0.1)
+
+
+def test_kernel_selection_by_device() -> None:
+    assert select_kernel(torch.device("cpu"), compiling=False) is chunked_candidate_loss
+    assert select_kernel(torch.device("cpu"), compiling=True) is fused_candidate_loss
+    assert select_kernel(torch.device("cuda"), compiling=False) is fused_candidate_loss
+    assert select_kernel(torch.device("cpu")) is chunked_candidate_loss  # eager here
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize(("objective", "divergence", "pairing"), VARIANTS)
+def test_cuda_path_equals_naive_port(objective: str, divergence: str, pairing: str) -> None:
+    """The path CUDA selects, on CUDA, against the naive port on CUDA (fp32, value and gradients)."""
+    torch.manual_seed(3)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    x = {key: None if v is None else v.detach().cuda() for key, v in make(64, 16384, d=128).items()}
+    x["online1"].requires_grad_(True)
+    x["online2"].requires_grad_(True)
+    kw = dict(tau_online=0.04, tau_target=0.03, objective=objective, divergence=divergence, pairing=pairing)
+    fast = cross_view_loss(**x, **kw)
+    slow, _, _ = naive.naive_cross_view_loss(**x, **kw)
+    grads_fast = torch.autograd.grad(fast, [x["online1"], x["online2"]])
+    grads_slow = torch.autograd.grad(slow, [x["online1"], x["online2"]])
+    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
+    for got, want in zip(grads_fast, grads_slow, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_path_under_bf16_autocast_matches_fp32() -> None:
+    torch.manual_seed(4)
+    x = {key: None if v is None else v.detach().cuda() for key, v in make(32, 4096, d=64).items()}
+    kw = dict(tau_online=0.04, tau_target=0.03)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        got = cross_view_loss(**x, **kw)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, cross_view_loss(**x, **kw), rtol=1e-5, atol=1e-5)

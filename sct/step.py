@@ -1,0 +1,118 @@
+"""Pieces of the training step that decide its speed on CUDA: compilation, bucketed shapes, loss guarding.
+
+- :func:`compile_step`: ``torch.compile`` of encoder, head and loss kernel (the fused plain-op form, see
+  :func:`sct.losses.candidates.select_kernel`). ``dynamic=False``: every batch is padded to a width bucket
+  (:data:`BUCKET` tokens, :meth:`sct.data.tokenized.PairDataset.batch`), so the graphs are few (widths x
+  {B, the last smaller B}) and static, which is what CUDA graphs need. The queue enqueue, EMA update and
+  optimizer step stay eager, outside the graph (the queue is read by the graph, written after it).
+- :class:`LossGuard`: the divergence check without a host sync per step. On CPU the loss is read every step
+  (free there) and a NaN/inf raises before any weight changes, as before. On CUDA the finiteness is
+  accumulated on the device and read every :data:`CHECK_EVERY` steps: a diverged run then stops at most
+  that many steps late (its weights are already NaN; nothing is saved from those steps).
+- :func:`graph_count`: how many graphs dynamo has compiled in this process, logged when it changes, so a
+  recompilation per batch would show in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import torch
+from torch import Tensor, nn
+
+log = logging.getLogger(__name__)
+
+BUCKET = 16  # token widths are padded up to a multiple of this when the step is compiled
+CHECK_EVERY = 16  # CUDA: steps between host reads of the accumulated finiteness flag
+# torch.compile mode: "default" (inductor fusion, compiles in seconds). "reduce-overhead" (CUDA graphs) and
+# "max-autotune-no-cudagraphs" (GEMM autotuning: minutes of compile) can be chosen with $SCT_COMPILE_MODE;
+# benchmarks/step.py times them side by side. Graph outputs we keep (the loss) are cloned, so CUDA-graph
+# trees overwriting their output buffers on the next replay cannot corrupt them.
+COMPILE_MODE = os.environ.get("SCT_COMPILE_MODE", "default")
+
+
+def resolve_compile(flag: bool | None, device: torch.device) -> bool:
+    """``optim.compile``: None -> on for CUDA, off for CPU; True/False as given."""
+    return device.type == "cuda" if flag is None else bool(flag)
+
+
+def compile_step(encoder: nn.Module, objective: nn.Module, mode: str | None = None) -> None:
+    """Compile the step's pieces in place, static shapes: encoder, head and the candidate-loss kernel.
+
+    In place (``nn.Module.compile``): parameter names and checkpoints are unchanged. The objective's own
+    Python (reference pass switching train/eval, ``float()`` reads of the loss parts) stays eager between the
+    compiled pieces instead of breaking one big graph in many places.
+    """
+    from sct.losses import candidates
+
+    mode = COMPILE_MODE if mode is None else mode
+    options = {"dynamic": False, "mode": None if mode == "default" else mode}
+    # Graphs per compiled module: widths x {B, last B} x {online (grad), reference (no grad)}: 8 at the
+    # default max_length 32, more for longer inputs; torch's default limit (8) would fall back to eager.
+    config = torch._dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    setattr(config, name, max(getattr(config, name), 64))
+    encoder.compile(**options)
+    head = getattr(objective, "head", None)
+    if isinstance(head, nn.Module) and any(True for _ in head.parameters()):
+        head.compile(**options)
+    candidates.compile_kernel(**options)
+
+
+def graph_count() -> int:
+    """Graphs compiled by dynamo so far in this process (``counters["stats"]["unique_graphs"]``)."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
+def to_device(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
+    """Host -> device copies: pinned and non-blocking on CUDA, a no-op on CPU."""
+    if device.type != "cuda":
+        return batch
+    return {key: value.pin_memory().to(device, non_blocking=True) for key, value in batch.items()}
+
+
+class LossGuard:
+    """Raise ``FloatingPointError`` on a NaN/inf loss; see the module docstring for the per-device policy."""
+
+    def __init__(self, device: torch.device, every: int = CHECK_EVERY) -> None:
+        self.device, self.every = device, every
+        self.bad: Tensor | None = None  # (,) bool on the device: any non-finite loss since the last read
+        self.graphs = 0
+
+    def check(self, loss: Tensor, step: int, hint: str, *, read: bool = False) -> float | Tensor:
+        """The loss of ``step``: a float on CPU (checked now), a detached device scalar on CUDA (read every
+        ``every`` steps, and when ``read``: the trainer asks at evaluation steps, so nothing diverged is
+        scored or saved)."""
+        if self.device.type != "cuda":
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(f"loss is {value} at step {step}: training diverged {hint}")
+            if step % self.every == 0:
+                self.log_graphs(step)
+            return value
+        loss = loss.detach().clone()  # (,) a CUDA-graph output buffer is reused by the next replay
+        bad = ~torch.isfinite(loss)
+        self.bad = bad if self.bad is None else self.bad | bad
+        if read or step % self.every == 0:
+            self.flush(step, hint)
+        return loss
+
+    def flush(self, step: int, hint: str) -> None:
+        """Read the accumulated flag (one host sync) and log new compiled graphs."""
+        if self.bad is not None and bool(self.bad):
+            raise FloatingPointError(
+                f"loss is not finite at or before step {step} (checked every {self.every}): training diverged {hint}"
+            )
+        self.bad = None
+        self.log_graphs(step)
+
+    def log_graphs(self, step: int) -> None:
+        """Log dynamo's compiled-graph count when it changed: a count growing with the steps = recompiles."""
+        graphs = graph_count()
+        if graphs != self.graphs:
+            log.info("torch.compile: %d graphs compiled so far (step %d)", graphs, step)
+            self.graphs = graphs

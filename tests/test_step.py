@@ -1,0 +1,112 @@
+"""sct.step: compile switch, the device-dependent loss guard, pinned copies, and a compiled step == eager."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from sct.config import MethodConfig, SCTConfig
+from sct.encoder import SentenceEncoder
+from sct.losses import candidates
+from sct.objective import SCTObjective
+from sct.step import LossGuard, compile_step, graph_count, resolve_compile, to_device
+from tests.conftest import tiny_bert_config
+
+
+def test_compile_default_is_on_for_cuda_only() -> None:
+    assert resolve_compile(None, torch.device("cuda")) and not resolve_compile(None, torch.device("cpu"))
+    assert resolve_compile(True, torch.device("cpu")) and not resolve_compile(False, torch.device("cuda"))
+
+
+def test_cpu_guard_raises_at_once_and_returns_floats() -> None:
+    guard = LossGuard(torch.device("cpu"))
+    assert guard.check(torch.tensor(1.5), 1, "(x)") == 1.5
+    with pytest.raises(FloatingPointError, match=r"loss is inf at step 2: training diverged \(x\)"):
+        guard.check(torch.tensor(float("inf")), 2, "(x)")
+
+
+def test_cuda_policy_accumulates_on_device_and_raises_at_the_next_check() -> None:
+    guard = LossGuard(torch.device("cuda"), every=4)  # the policy only; tensors may live anywhere
+    assert torch.is_tensor(guard.check(torch.tensor(1.0), 1, "(x)"))
+    guard.check(torch.tensor(float("nan")), 2, "(x)")  # no host read yet
+    guard.check(torch.tensor(1.0), 3, "(x)")
+    with pytest.raises(FloatingPointError, match=r"not finite at or before step 4 \(checked every 4\)"):
+        guard.check(torch.tensor(1.0), 4, "(x)")
+    early = LossGuard(torch.device("cuda"), every=16)
+    early.check(torch.tensor(float("inf")), 1, "(x)")
+    with pytest.raises(FloatingPointError, match="at or before step 2"):
+        early.check(torch.tensor(1.0), 2, "(x)", read=True)  # an evaluation step reads the flag
+    fine = LossGuard(torch.device("cuda"), every=2)
+    for step in range(1, 7):
+        fine.check(torch.tensor(0.5), step, "(x)")
+
+
+def test_to_device_is_a_no_op_on_cpu() -> None:
+    batch = {"a": torch.ones(2, 3)}
+    assert to_device(batch, torch.device("cpu"))["a"] is batch["a"]
+
+
+def _inductor_works() -> bool:
+    try:
+        return float(torch.compile(lambda x: x * 2)(torch.ones(1))) == 2.0
+    except Exception:  # no C++ compiler / unsupported platform
+        return False
+
+
+@pytest.mark.slow  # compiling takes ~2 min on a shared 2-core CPU
+def test_compiled_step_gives_the_eager_losses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20 steps of a tiny model, eager vs compiled forward (no dropout): same losses; few graphs."""
+    if not _inductor_works():
+        pytest.skip("torch.compile (inductor) does not work on this machine")
+    torch.manual_seed(0)
+    config = tiny_bert_config(64, layers=1, hidden=32)
+    config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.0
+    encoder = SentenceEncoder.from_config(config, max_seq_length=16)
+    objective = SCTObjective(SCTConfig(method=MethodConfig(queue_size=40)), encoder, seed=0)
+    runs = {}
+    for name in ("eager", "compiled"):
+        enc, obj = copy.deepcopy(encoder), copy.deepcopy(objective)
+        if name == "compiled":
+            monkeypatch.setattr(candidates, "_compiled", None)  # compile_kernel's global, restored after
+            compile_step(enc, obj)
+        optimizer = torch.optim.AdamW([*enc.parameters(), *obj.parameters()], lr=1e-3)
+        gen, losses = torch.Generator().manual_seed(1), []
+        for step in range(20):
+            width = 16 if step % 3 else 8  # two buckets
+            batch = {}
+            for view in (1, 2):
+                batch[f"input_ids_{view}"] = torch.randint(5, 64, (8, width), generator=gen)
+                batch[f"attention_mask_{view}"] = torch.ones(8, width, dtype=torch.long)
+            out = obj(enc, batch)
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+            obj.update(out, enc)
+            losses.append(out.loss.item())
+        runs[name] = torch.tensor(losses)
+    torch.testing.assert_close(runs["compiled"], runs["eager"], rtol=1e-4, atol=1e-4)
+    assert graph_count() <= 16  # per width: encoder (grad / no-grad), head, loss; not per batch
+
+
+@pytest.mark.slow  # compiling takes minutes on a shared 2-core CPU
+def test_trainer_with_compile_on_trains_and_evaluates(tiny_model_dir, stsb_dir, tmp_path, monkeypatch) -> None:
+    """optim.compile=True through train(): bucketed batches, compiled pieces, eager evaluation; finite metrics."""
+    if not _inductor_works():
+        pytest.skip("torch.compile (inductor) does not work on this machine")
+    from sct.config_io import apply_overrides
+    from sct.trainer import train
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setattr(candidates, "_compiled", None)
+    overrides = {
+        "model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt"),
+        "data.cache_dir": str(tmp_path / "cache"), "method.queue_size": 48, "optim.batch_size": 8,
+        "optim.max_steps": 4, "optim.compile": True, "eval.every_steps": 2, "eval.sts_dir": str(stsb_dir),
+        "eval.test_tasks": ["stsb"], "run.output_dir": str(tmp_path / "run"), "run.device": "cpu",
+    }  # fmt: skip
+    reports: list[dict] = []
+    metrics = train(apply_overrides(SCTConfig(), overrides), lambda s, m, c: reports.append(m), show_progress=False)
+    assert len(reports) == 2 and metrics["steps"] == 4
+    assert all(torch.isfinite(torch.tensor(m["loss"])) for m in reports)
