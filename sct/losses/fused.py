@@ -67,3 +67,31 @@ def fused_candidate_loss(
             expected = expected - (p * o_logits).sum(dim=1)  # -sum p b
     per_row = expected + lse_online - (lse_target if kind == "kl" else 0.0)  # (B,)
     return per_row.mean()
+
+
+def plain_candidate_loss(
+    online: Tensor,
+    target: Tensor | None,
+    queue: Tensor | None,
+    batch_keys: Tensor,
+    tau_online: float,
+    tau_target: float,
+    kind: str,
+    chunk: int | None = None,
+) -> Tensor:
+    """The eager CUDA kernel: the fewest launches — one ``[queue ; batch_keys]`` copy, one matmul per side,
+    library softmax/KL ops (the released formulation without its transposed copies). Measured on an H200
+    (torch 2.11) the fused block above ran at 0.49-0.69x the naive port: the step is launch-bound, and the
+    fused block's per-block log-space arithmetic launches more kernels than it saves bytes."""
+    b, dtype = online.shape[0], batch_keys.dtype
+    keys = batch_keys.detach()  # (B, d)
+    cands = keys if queue is None else torch.cat((queue.detach(), keys))  # (k + B, d)
+    logit_online = (online.to(dtype) @ cands.T) / tau_online  # (B, k + B)
+    if kind == "infonce":
+        labels = torch.arange(b, device=online.device) + (cands.shape[0] - b)  # (B,): slot k + i
+        return torch.nn.functional.cross_entropy(logit_online, labels)
+    log_p = torch.log_softmax((target.detach().to(dtype) @ cands.T) / tau_target, dim=1)  # (B, k + B), constant
+    log_q = torch.log_softmax(logit_online, dim=1)  # (B, k + B)
+    if kind == "kl":
+        return torch.nn.functional.kl_div(log_q, log_p, reduction="batchmean", log_target=True)
+    return -(log_p.exp() * log_q).sum(dim=1).mean()

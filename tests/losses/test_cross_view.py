@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from sct.losses import candidate_loss, candidates, cross_view_loss
 from sct.losses.candidates import chunked_candidate_loss, select_kernel
-from sct.losses.fused import fused_candidate_loss
+from sct.losses.fused import fused_candidate_loss, plain_candidate_loss
 
 _NAIVE = Path(__file__).resolve().parents[2] / "benchmarks" / "naive_loss.py"
 _spec = importlib.util.spec_from_file_location("naive_loss", _NAIVE)
@@ -41,7 +41,7 @@ def make(b: int, k: int | None, d: int = 16, dtype: torch.dtype = torch.float32)
     }
 
 
-KERNELS = {"chunked": chunked_candidate_loss, "fused": fused_candidate_loss}
+KERNELS = {"chunked": chunked_candidate_loss, "fused": fused_candidate_loss, "plain": plain_candidate_loss}
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
@@ -155,7 +155,8 @@ def test_bad_switches_and_shapes_raise() -> None:
 def test_kernel_selection_by_device() -> None:
     assert select_kernel(torch.device("cpu"), compiling=False) is chunked_candidate_loss
     assert select_kernel(torch.device("cpu"), compiling=True) is fused_candidate_loss
-    assert select_kernel(torch.device("cuda"), compiling=False) is fused_candidate_loss
+    assert select_kernel(torch.device("cuda"), compiling=False) is plain_candidate_loss
+    assert select_kernel(torch.device("cuda"), compiling=True) is fused_candidate_loss
     assert select_kernel(torch.device("cpu")) is chunked_candidate_loss  # eager here
 
 
