@@ -92,8 +92,8 @@ section "step tiny bf16 eager" 45 python benchmarks/step.py --device $DEV --dtyp
 section "step tiny fp32 eager" 45 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
 
 # 3. Loop overhead (trainer vs bare step; last line loop_over_step=...); eager again if the compiled run fails.
-section "loop (optim.compile default: on for CUDA)" 150 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL \
-  || section "loop (compile off)" 90 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop-eager" --compile off $LOOP_SMALL
+section "loop (eager, optim.compile default off)" 150 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL
+section "loop (optim.compile on)" 100 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop-compiled" --compile on $LOOP_SMALL
 
 # 4. Evaluation encoding, fp32, vs SentenceTransformer.encode (needs sentence-transformers + MiniLM weights).
 if [ -f "$IN/minilm-fp16/model.safetensors" ] && python -c "import sentence_transformers" 2>/dev/null; then

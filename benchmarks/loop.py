@@ -81,14 +81,14 @@ def bare_step_ms(cfg, steps: int, clock=time.perf_counter) -> float:  # type: ig
     from sct.encoder import SentenceEncoder
     from sct.objective import SCTObjective
     from sct.optim import build_optimizer, resolve_device, resolve_precision
-    from sct.step import BUCKET, compile_step, resolve_compile, to_device
+    from sct.step import BUCKET, compile_step, to_device
 
     device = resolve_device(cfg.run.device)
     amp = resolve_precision(cfg.optim.precision, device)
     encoder, tokenizer = SentenceEncoder.from_pretrained(cfg.model.name, max_seq_length=cfg.model.max_length)
     encoder.to(device).train()
     objective = SCTObjective(cfg, encoder, seed=0).to(device).train()
-    compiled = resolve_compile(cfg.optim.compile, device)
+    compiled = cfg.optim.compile
     if compiled:
         compile_step(encoder, objective)
     optimizer = build_optimizer([encoder, objective], cfg.optim)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bare-steps", type=int, default=None, help="bare steps timed (default: 64 CPU, 256 CUDA)")
     parser.add_argument("--queue-size", type=int, default=16384)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto", help="optim.compile")
+    parser.add_argument("--compile", choices=("on", "off"), default="off", help="optim.compile")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", default=None, help="run directory (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         "optim.epochs": 1000, "eval.sts_dir": str(sts), "eval.test_tasks": ["stsb"],
         "run.output_dir": str(work / "run"), "run.device": args.device,
     }  # fmt: skip
-    if args.compile != "auto":
-        overrides["optim.compile"] = args.compile == "on"
+    overrides["optim.compile"] = args.compile == "on"
     cfg = apply_overrides(SCTConfig(), overrides)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -143,7 +143,7 @@ class OptimConfig:
     precision: Precision = "auto"
     early_stopping_patience: int | None = None
     seed: int = 42
-    compile: bool | None = None  # torch.compile the step; None: on for CUDA, off for CPU
+    compile: bool = False  # torch.compile the step: off by default, it lost in the H200 loop (docs/performance.md)
 
     def __post_init__(self) -> None:
         check_choices("optim", self)

@@ -33,11 +33,6 @@ CHECK_EVERY = 16  # CUDA: steps between host reads of the accumulated finiteness
 COMPILE_MODE = os.environ.get("SCT_COMPILE_MODE", "default")
 
 
-def resolve_compile(flag: bool | None, device: torch.device) -> bool:
-    """``optim.compile``: None -> on for CUDA, off for CPU; True/False as given."""
-    return device.type == "cuda" if flag is None else bool(flag)
-
-
 def compile_step(encoder: nn.Module, objective: nn.Module, mode: str | None = None) -> None:
     """Compile the step's pieces in place, static shapes: encoder, head and the candidate-loss kernel.
 

@@ -47,7 +47,7 @@ from sct.inputs import resolve_inputs
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
 from sct.run_dir import METRICS_FILE, open_run_dir
-from sct.step import BUCKET, LossGuard, compile_step, resolve_compile, to_device
+from sct.step import BUCKET, LossGuard, compile_step, to_device
 from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class _Run:
         self.batches_per_epoch = math.ceil(len(data.dataset) / cfg.optim.batch_size)
         self.last_save = time.monotonic()
         # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
-        self.compiled = resolve_compile(cfg.optim.compile, self.device)
+        self.compiled = cfg.optim.compile
         if self.compiled:
             compile_step(self.encoder, self.objective)  # in place: state_dict keys unchanged
         self.guard = LossGuard(self.device)
