@@ -50,7 +50,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         "--resources-per-trial",
         type=_custom_resources,
         metavar="JSON",
-        help='custom Ray resources per trial, e.g. \'{"worker_node": 0.5}\': trials run only on nodes started '
+        help="custom Ray resources per trial, e.g. '{\"worker_node\": 0.5}': trials run only on nodes started "
         "with ray start --resources",
     )
     add("--seed", type=int, help="training seed (and the Optuna sampler's seed)")

@@ -172,7 +172,9 @@ def mlflow_server(tmp_path_factory, cluster_env):
     ]  # fmt: skip
     log = root / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=cluster_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=root, env=cluster_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def healthy() -> bool:
         try:
