@@ -58,7 +58,7 @@ def wait_for(condition, what: str, seconds: float = 60, proc: subprocess.Popen |
         time.sleep(0.2)
 
 
-def stop_group(proc: subprocess.Popen, grace: float = 10) -> None:
+def stop_group(proc: subprocess.Popen, grace: float = 5) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left of it."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
         try:
@@ -90,7 +90,8 @@ class RayCluster:
     def start_head(self) -> None:
         log = self.root / "head.log"
         cmd = [
-            "ray", "start", "--head", "--block", f"--port={self.port}", "--node-ip-address=127.0.0.1",
+            sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={self.port}",
+            "--node-ip-address=127.0.0.1",
             "--num-cpus=1", "--num-gpus=0", f"--temp-dir={self.root / 'head'}", "--include-dashboard=false",
             f"--dashboard-port={free_port()}",
             "--object-store-memory=100000000", "--disable-usage-stats",
@@ -167,7 +168,7 @@ def mlflow_server(tmp_path_factory, cluster_env):
     root = tmp_path_factory.mktemp("mlflow_server")
     port = free_port()
     cmd = [
-        "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
     ]  # fmt: skip
     log = root / "server.log"
@@ -272,6 +273,8 @@ def test_two_node_sweep_on_the_worker_node_tracked_by_a_server(
     top = {a.path for a in mlflow.list_artifacts(parent.info.run_id)}
     assert {"results", "plots", "best_model"} <= top, top
     assert mlflow.list_artifacts(parent.info.run_id, "results") and mlflow.list_artifacts(parent.info.run_id, "plots")
+    model_files = {Path(a.path).name for a in mlflow.list_artifacts(parent.info.run_id, "best_model")}
+    assert {"modules.json", "config.json"} <= model_files, model_files  # the real trainer's sentence-transformers dir
     assert parent.info.artifact_uri.startswith("mlflow-artifacts:"), parent.info.artifact_uri
 
     # the trials' files are under --storage; no local tracking store or default output anywhere else
