@@ -35,7 +35,6 @@ from tests.conftest import FIXTURES, REPO
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.cluster
 
 FAKE = "tests.tune.fake_trainer:train"
 ON_WORKER = '{"worker_node": 1}'
@@ -246,6 +245,7 @@ def sweep_runs(uri: str, experiment: str) -> tuple[object, list]:
     return parents[0], [r for r in runs if r.data.tags.get(tracking.PARENT_TAG) == parents[0].info.run_id]
 
 
+@pytest.mark.cluster
 def test_two_node_sweep_on_the_worker_node_tracked_by_a_server(
     ray_cluster, mlflow_server, cluster_env, tiny_model_dir, tmp_path
 ) -> None:
@@ -284,6 +284,7 @@ def test_two_node_sweep_on_the_worker_node_tracked_by_a_server(
     assert not leftovers(storage, cwd, ray_cluster.cwd, ray_cluster.root)
 
 
+@pytest.mark.cluster
 def test_unreachable_tracking_server_exits_2_before_ray_starts(cluster_env, tiny_model_dir, tmp_path) -> None:
     uri = f"http://127.0.0.1:{free_port()}"  # nobody listens there
     args = sweep_args(tiny_model_dir, tmp_path / "shared", "nowhere", "--tracking-uri", uri)
@@ -298,6 +299,7 @@ def test_unreachable_tracking_server_exits_2_before_ray_starts(cluster_env, tiny
     assert not leftovers(tmp_path)
 
 
+@pytest.mark.cluster
 def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
     ray_cluster, mlflow_server, cluster_env, tiny_model_dir, tmp_path
 ) -> None:
@@ -327,3 +329,18 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
     steps = [m.step for m in tracking.client(mlflow_server).get_metric_history(children[0].info.run_id, "stsb_dev")]
     assert steps == [2, 4, 6], steps  # each step once, in the one child run
     assert not leftovers(cwd, ray_cluster.cwd)
+
+
+def test_resources_per_trial_adds_custom_ray_resources_and_refuses_cpu_gpu(capsys) -> None:
+    from sct import sweep
+    from sct.tune.driver import trial_resources
+
+    parser = sweep.build_parser()
+    args = parser.parse_args(["bert-tiny", "--smoke", "--resources-per-trial", ON_WORKER])
+    assert trial_resources({"cpu": 4, "gpu": 0.25}, args) == {"cpu": 1.0, "gpu": 0.25, "worker_node": 1.0}
+    assert trial_resources({}, parser.parse_args(["bert-tiny"])) == {"cpu": 1.0, "gpu": 0.0}
+    for bad in ('{"CPU": 1}', '{"worker_node": 0}', "[1]", "worker_node"):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(["bert-tiny", "--resources-per-trial", bad])
+        assert exit_.value.code == 2
+        assert "--resources-per-trial" in capsys.readouterr().err
