@@ -295,7 +295,7 @@ def test_unreachable_tracking_server_exits_2_before_ray_starts(cluster_env, tiny
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and uri in lines[0] and "unreachable" in lines[0], proc.stderr
-    assert not (tmp_path / "shared" / "nowhere" / "trials").exists()
+    assert "Ray" not in proc.stdout and not (tmp_path / "shared" / "nowhere").exists()  # Ray never started
     assert not leftovers(tmp_path)
 
 
