@@ -85,6 +85,11 @@ def trial_resources(resources: dict[str, float], args: argparse.Namespace) -> di
     return out | (getattr(args, "resources_per_trial", None) or {})
 
 
+def describe_resources(resources: dict[str, float]) -> str:
+    """``cpu 1, gpu 0.25, worker_node 1`` for the plan printed by ``--dry-run``."""
+    return ", ".join(f"{name} {amount:g}" for name, amount in resources.items())
+
+
 def _custom_resources(text: str) -> dict[str, float]:
     """``--resources-per-trial``: a JSON object of custom resource names to amounts (not CPU/GPU)."""
     try:

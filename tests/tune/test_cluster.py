@@ -331,7 +331,7 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
     assert not leftovers(cwd, ray_cluster.cwd)
 
 
-def test_resources_per_trial_adds_custom_ray_resources_and_refuses_cpu_gpu(capsys) -> None:
+def test_resources_per_trial_adds_custom_ray_resources_and_refuses_cpu_gpu(capsys, tiny_model_dir, tmp_path) -> None:
     from sct import sweep
     from sct.tune.driver import trial_resources
 
@@ -344,3 +344,7 @@ def test_resources_per_trial_adds_custom_ray_resources_and_refuses_cpu_gpu(capsy
             parser.parse_args(["bert-tiny", "--resources-per-trial", bad])
         assert exit_.value.code == 2
         assert "--resources-per-trial" in capsys.readouterr().err
+
+    args = sweep_args(tiny_model_dir, tmp_path / "shared", "plan", "--dry-run")
+    assert sweep.main(args[1:]) == 0
+    assert "resources per trial: cpu 1, gpu 0.25, worker_node 1 " in capsys.readouterr().out
