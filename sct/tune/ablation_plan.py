@@ -25,6 +25,7 @@ from sct.tune.driver import (
     check_address,
     check_storage,
     check_tracking_uri,
+    describe_resources,
     fingerprint_config,
     trial_resources,
 )
@@ -112,7 +113,7 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     for name, reason in json.loads(spec.tags.get("sct.skipped", "{}")).items():
         print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
     print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
-    print(f"resources per trial: cpu {spec.resources['cpu']:g}, gpu {spec.resources['gpu']:g}")
+    print(f"resources per trial: {describe_resources(spec.resources)}")
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir"):

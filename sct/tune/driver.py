@@ -46,6 +46,13 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     add("--max-concurrent", type=int, help="trials running at once")
     add("--cpus-per-trial", type=float, help="CPUs per trial (default from the YAML file)")
     add("--gpus-per-trial", type=float, help="GPU fraction per trial (default from the YAML file)")
+    add(
+        "--resources-per-trial",
+        type=_custom_resources,
+        metavar="JSON",
+        help="custom Ray resources per trial, e.g. '{\"worker_node\": 0.5}': trials run only on nodes started "
+        "with ray start --resources",
+    )
     add("--seed", type=int, help="training seed (and the Optuna sampler's seed)")
     add("--resume", action="store_true", help="continue an interrupted experiment")
     add("--dry-run", action="store_true", help="print the plan and exit without starting Ray")
@@ -75,7 +82,26 @@ def trial_resources(resources: dict[str, float], args: argparse.Namespace) -> di
         out["cpu"] = args.cpus_per_trial
     if args.gpus_per_trial is not None:
         out["gpu"] = args.gpus_per_trial
-    return out
+    return out | (getattr(args, "resources_per_trial", None) or {})
+
+
+def describe_resources(resources: dict[str, float]) -> str:
+    """``cpu 1, gpu 0.25, worker_node 1`` for the plan printed by ``--dry-run``."""
+    return ", ".join(f"{name} {amount:g}" for name, amount in resources.items())
+
+
+def _custom_resources(text: str) -> dict[str, float]:
+    """``--resources-per-trial``: a JSON object of custom resource names to amounts (not CPU/GPU)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON: {err}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and v > 0 for v in value.values()):
+        raise argparse.ArgumentTypeError('expected a JSON object of positive amounts, e.g. {"worker_node": 0.5}')
+    reserved = sorted(k for k in value if k.lower() in ("cpu", "gpu", "memory"))
+    if reserved:
+        raise argparse.ArgumentTypeError(f"{reserved[0]!r}: use --cpus-per-trial / --gpus-per-trial")
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def check_storage(storage: Path) -> Path:

@@ -119,7 +119,7 @@ def effective_resources(resources: dict[str, float]) -> dict[str, float]:
 def _trainable(spec: ExperimentSpec) -> Any:
     from ray import tune
 
-    return tune.with_resources(sct_trainable, {"cpu": spec.resources["cpu"], "gpu": spec.resources["gpu"]})
+    return tune.with_resources(sct_trainable, dict(spec.resources))  # cpu, gpu and any custom resources
 
 
 def _callbacks(spec: ExperimentSpec) -> list[Any]:

@@ -18,6 +18,7 @@ from sct.tune.driver import (
     check_address,
     check_storage,
     check_tracking_uri,
+    describe_resources,
     fingerprint_config,
     trial_resources,
 )
@@ -114,7 +115,7 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
         f"reduction {space.budget['reduction_factor']}"
     )
     print(
-        f"resources per trial: cpu {spec.resources['cpu']:g}, gpu {spec.resources['gpu']:g} "
+        f"resources per trial: {describe_resources(spec.resources)} "
         "(CPU only when no GPU is present)"
     )
     print(f"experiment dir: {exp.path}")

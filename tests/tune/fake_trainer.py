@@ -3,7 +3,8 @@
 Behaviour is chosen by config values no real run uses: ``method.tau_ref == 0.013`` raises, ``0.017``
 diverges (FloatingPointError), and
 ``eval.batch_size == 7`` sleeps between evaluations and drops a marker file in ``data.cache_dir`` after the
-first checkpoint, so a test can interrupt the driver while a trial is half-way. ``eval.batch_size == 9``
+first checkpoint, so a test can interrupt the driver while a trial is half-way (each attempt appends the step
+it starts from to ``starts-<trial>`` there). ``eval.batch_size == 9``
 SIGKILLs the trial's own worker process once per trial (like an OOM kill or a lost node), right after its
 first checkpoint was reported, and records in ``data.cache_dir`` which attempt resumed from a checkpoint.
 """
@@ -45,6 +46,9 @@ def train(
     total, every = cfg.optim.max_steps or 6, cfg.eval.every_steps
     slow = cfg.eval.batch_size == SLOW_EVAL_BATCH
     trial = out.name
+    if slow:  # one line per attempt: the step it started from
+        with open(Path(cfg.data.cache_dir, f"starts-{trial}"), "a") as starts:
+            starts.write(f"{step0}\n")
     if cfg.eval.batch_size == KILL_EVAL_BATCH and resume_from is not None:
         Path(cfg.data.cache_dir, f"resumed-{trial}").write_text(str(step0))
     for step in range(step0 + every, total + 1, every):
