@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,32 @@ def test_nan_loss_stops_with_a_clear_error(tiny_model_dir, stsb_dir, tmp_path, m
     cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache")
     with pytest.raises(FloatingPointError, match=r"loss is nan at step 1: training diverged \(optim.lr=0.0005"):
         train(cfg, show_progress=False)
+
+
+def test_a_resumed_run_that_never_improves_keeps_its_best_model(tiny_model_dir, stsb_dir, tmp_path, monkeypatch):
+    """The newest valid state predates the best model (a crash between the two writes); no later evaluation
+    improves: the run still finishes, reporting and keeping the best model it had."""
+    from sct.evaluate.evaluator import STSEvaluator
+
+    scores = iter([50.0, 60.0, 45.0, 44.0])
+    monkeypatch.setattr(STSEvaluator, "__call__", lambda self, *args, **kwargs: next(scores))
+    cfg = tiny_config(
+        tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache",
+        **{"optim.max_steps": 6, "eval.test_tasks": [], "run.keep_state": True},
+    )  # fmt: skip
+
+    class Killed(RuntimeError):
+        pass
+
+    def kill_at_step_4(step: int, metrics: dict, state: Path | None) -> None:
+        if step == 4:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(cfg, kill_at_step_4, show_progress=False)
+    newest = state_dirs(tmp_path / "run")[-1]
+    assert newest.name == "step-000000004"
+    shutil.rmtree(newest)  # the crash came before the step-4 state was complete
+    metrics = train(cfg, resume=True, show_progress=False)
+    assert metrics["best_stsb_dev"] == 60.0 and metrics["best_step"] == 4.0 and metrics["steps"] == 6.0
+    assert (tmp_path / "run" / "model" / "config.json").is_file()

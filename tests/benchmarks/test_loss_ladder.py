@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "loss_ladder.py"
 
 
 @pytest.fixture(scope="module")
 def ladder():
-    spec = importlib.util.spec_from_file_location("loss_ladder", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("loss_ladder", None)
+    from benchmarks import loss_ladder
+
+    return loss_ladder
 
 
 def test_every_version_matches_the_naive_port_and_is_timed(ladder, capsys) -> None:

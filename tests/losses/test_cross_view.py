@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from benchmarks import naive_loss as naive
 from sct.losses import candidate_loss, candidates, cross_view_loss
 from sct.losses.candidates import chunked_candidate_loss, select_kernel
 from sct.losses.fused import fused_candidate_loss, plain_candidate_loss
-
-_NAIVE = Path(__file__).resolve().parents[2] / "benchmarks" / "naive_loss.py"
-_spec = importlib.util.spec_from_file_location("naive_loss", _NAIVE)
-naive = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(naive)
 
 VARIANTS = [
     (objective, divergence, pairing)

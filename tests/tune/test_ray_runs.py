@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from sct import ablate, report, sweep
+from sct.storage import disk_usage
 from sct.tune import tracking
 from tests.conftest import FIXTURES
 from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
@@ -85,6 +86,7 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     assert all(t.intermediate_values for t in study.trials)
     assert all(t.value is not None for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
     assert sum(len(list(p.glob("state"))) for p in (exp_dir / "trials").iterdir()) == 0  # finished: no state kept
+    assert disk_usage(tmp_path) < 400 << 20  # the smoke-sweep budget (a 32-d test model: a few MB in fact)
     capsys.readouterr()
     assert report.main(["sweep-bert-tiny-smoke", "--storage", str(tmp_path), "--format", "csv"]) == 0
     out = capsys.readouterr().out
