@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 AGENT_TITLES = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
@@ -43,7 +44,7 @@ def orphaned_agents() -> list[int]:
                 continue
         except OSError:
             continue
-        if not _cmdline(pid).startswith(AGENT_TITLES):
+        if not _cmdline(pid).startswith(AGENT_TITLES) or not _alive(pid):
             continue
         parent = _ppid(pid)
         if parent is not None and "raylet" not in _cmdline(parent):
@@ -51,15 +52,35 @@ def orphaned_agents() -> list[int]:
     return found
 
 
-def reap_orphaned_agents() -> int:
-    """SIGTERM every orphaned Ray agent; returns how many were stopped."""
-    stopped = 0
-    for pid in orphaned_agents():
-        try:
-            os.kill(pid, signal.SIGTERM)
-            stopped += 1
-        except OSError:
-            pass
-    if stopped:
-        print(f"stopped {stopped} Ray agent process(es) left behind by a killed driver")
-    return stopped
+def _alive(pid: int) -> bool:
+    try:
+        return not Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def reap_orphaned_agents(grace_s: float = 2.0) -> int:
+    """SIGTERM every orphaned Ray agent, SIGKILL those still alive after ``grace_s`` (the agents ignore
+    SIGTERM once their raylet is gone); returns how many were stopped."""
+    found = orphaned_agents()
+    for pid in found:
+        _signal(pid, signal.SIGTERM)
+    alive, deadline = list(found), time.monotonic() + grace_s
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _alive(pid)]
+    for pid in alive:
+        _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while any(_alive(pid) for pid in alive) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if found:
+        print(f"stopped {len(found)} Ray agent process(es) left behind by a killed driver")
+    return len(found)

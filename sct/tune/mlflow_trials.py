@@ -10,6 +10,7 @@ once. Ending a trial sets the run's status: FINISHED (trained to the end), FAILE
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sct import metrics as M
@@ -107,8 +108,7 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
             self.mlflow.set_terminated(run_id, "KILLED")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        error = trial.get_error() if hasattr(trial, "get_error") else None
-        self.fail(self.run_id(trial), "crash", str(error or "the trial process failed (see Ray's error.txt)"))
+        self.fail(self.run_id(trial), "crash", _error_text(trial))
 
     def fail(self, run_id: str, kind: str, reason: str) -> None:
         lines = [line for line in reason.strip().splitlines() if line.strip()]
@@ -124,6 +124,14 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
         for name in ("metrics.json", "config.yaml"):
             if (folder / name).is_file():
                 self.mlflow.log_artifact(run_id, str(folder / name))
+
+
+def _error_text(trial: Any) -> str:
+    """The trial's traceback: Ray writes it next to the trial (local path) before calling the callbacks."""
+    local = getattr(trial, "error_file", None)
+    if local and Path(local).is_file():
+        return Path(local).read_text(encoding="utf-8", errors="replace")
+    return str(trial.get_error() or "the trial process failed (see Ray's error.txt of the trial)")
 
 
 def close_dangling(uri: str, experiment_id: str, parent_id: str) -> None:

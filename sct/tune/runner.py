@@ -207,6 +207,10 @@ def run_experiment(
         return _run(spec, configs, resume, summarise)
     finally:
         spec.experiment.close()
+        if not spec.address:  # agents of a driver killed while this one started may only now be orphaned
+            from sct.tune.hygiene import reap_orphaned_agents
+
+            reap_orphaned_agents()
 
 
 def _run(

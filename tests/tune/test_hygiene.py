@@ -27,3 +27,23 @@ def test_an_orphaned_agent_is_stopped_and_a_plain_process_is_not(tmp_path) -> No
         assert subprocess.run(["kill", "-0", str(plain)]).returncode == 0  # untouched
     finally:
         subprocess.run(["kill", "-9", str(agent), str(plain)], capture_output=True)
+
+
+def test_an_agent_ignoring_sigterm_is_killed_after_the_grace(tmp_path) -> None:
+    import sys
+
+    pid_file = tmp_path / "pid"
+    ignore = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    subprocess.run(
+        ["bash", "-c", f"(exec -a ray::RuntimeEnvAgent {sys.executable} -c '{ignore}') & echo $! > {pid_file}"]
+    )
+    agent = int(pid_file.read_text())
+    try:
+        deadline = time.monotonic() + 10
+        while agent not in orphaned_agents() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the interpreter installs its SIGTERM handler first
+        time.sleep(0.5)
+        assert reap_orphaned_agents(grace_s=0.5) == 1
+        assert agent not in orphaned_agents()
+    finally:
+        subprocess.run(["kill", "-9", str(agent)], capture_output=True)
