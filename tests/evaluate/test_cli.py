@@ -6,24 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from sct.config import STS_TASKS
 from sct.encoder import SentenceEncoder
 from sct.evaluate import evaluate_encoder
 from sct.evaluate.__main__ import main
-from tests.conftest import tiny_bert_config
 
 STS_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "sts"
-
-
-@pytest.fixture(scope="module")
-def saved_model(tiny_tokenizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(3)
-    encoder = SentenceEncoder.from_config(tiny_bert_config(len(tiny_tokenizer)), projection_dim=16, max_seq_length=16)
-    path = tmp_path_factory.mktemp("saved_encoder")
-    encoder.save(path, tiny_tokenizer)
-    return path
 
 
 def test_prints_one_line_per_task_and_the_average(saved_model, capsys, monkeypatch) -> None:

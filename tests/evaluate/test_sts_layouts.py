@@ -6,14 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from sct.config import STS_TASKS
-from sct.encoder import SentenceEncoder
 from sct.evaluate import load_task
 from sct.evaluate.__main__ import main
 from sct.evaluate.sts_data import available_tasks, task_path
-from tests.conftest import tiny_bert_config
 
 STS_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "sts"
 
@@ -58,15 +55,6 @@ def test_available_tasks_reports_present_and_missing_in_order(
         shutil.copytree(STS_FIXTURE / folder, tmp_path / folder)
     (tmp_path / "STS14-en-test").mkdir()  # an empty year folder is not a task
     assert available_tasks(tmp_path, split) == (present, [t for t in STS_TASKS if t not in present])
-
-
-@pytest.fixture(scope="module")
-def saved_model(tiny_tokenizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(3)
-    encoder = SentenceEncoder.from_config(tiny_bert_config(len(tiny_tokenizer)), projection_dim=16, max_seq_length=16)
-    path = tmp_path_factory.mktemp("saved_encoder")
-    encoder.save(path, tiny_tokenizer)
-    return path
 
 
 def test_cli_without_tasks_scores_what_is_there_and_names_the_missing(saved_model, tmp_path, capsys) -> None:
