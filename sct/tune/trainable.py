@@ -90,6 +90,9 @@ def sct_trainable(config: dict[str, Any]) -> None:
     from sct.run_dir import METRICS_FILE
     from sct.storage import write_json
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # trial output is forwarded to the driver's terminal: no bars
     payload = TrialPayload.of(config)
     trial_id = tune.get_context().get_trial_id()
     torch.set_num_threads(max(1, int(payload.cpus)))
