@@ -114,10 +114,7 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
         f"metric: {space.metric} (max); ASHA grace {space.budget['grace_evals']} evals, "
         f"reduction {space.budget['reduction_factor']}"
     )
-    print(
-        f"resources per trial: {describe_resources(spec.resources)} "
-        "(CPU only when no GPU is present)"
-    )
+    print(f"resources per trial: {describe_resources(spec.resources)} (CPU only when no GPU is present)")
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir", "distill.teacher"):

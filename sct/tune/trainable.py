@@ -84,13 +84,12 @@ def sct_trainable(config: dict[str, Any]) -> None:
     """Tune entry point (function API): train one trial, reporting each evaluation to Tune."""
     import torch
     from ray import tune
+    from transformers.utils import logging as hf_logging
 
     from sct.checkpoint import state_dirs
     from sct.errors import UserError
     from sct.run_dir import METRICS_FILE
     from sct.storage import write_json
-
-    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # trial output is forwarded to the driver's terminal: no bars
     payload = TrialPayload.of(config)
