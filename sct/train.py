@@ -37,12 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from sct.config_io import resolve_config
-    from sct.inputs import resolve_inputs
 
     cli.setup_logging(args.quiet)
     overrides = cli.config_overrides(args)
     overrides["run.output_dir"] = str(Path(args.output).expanduser().resolve())
-    cfg = resolve_inputs(resolve_config(args.model, args.config, overrides))
+    cfg = resolve_config(args.model, args.config, overrides)  # train() resolves and checks the inputs, once
 
     from sct.trainer import train
 

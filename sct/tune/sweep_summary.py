@@ -58,7 +58,6 @@ def summarise(spec: ExperimentSpec, outcome: Outcome, seeds: int) -> None:
         return
     seed_spec = _seed_spec(spec, best_params, seeds)
     print(f"re-running the best config over {seeds} seeds")
-    seed_spec.experiment.lock = exp.lock
     seed_outcome = Outcome.of(fit(seed_spec, resume=True), seeds, seed_spec.experiment)
     outcome.trials += [t for t in seed_outcome.trials if t.status == "crashed"]
     finish.ablation_outputs(exp, ["best"], "best", {}, kind="seeds")
