@@ -27,11 +27,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
+from sct.config import CompileMode, SCTConfig  # noqa: E402  (after the path: runs from a checkout)
+
 INPUTS, SHARED = ROOT / ".gpu_inputs", ROOT.parent / "shared"
 
 
@@ -90,7 +93,7 @@ def bare_step_ms(cfg, steps: int, clock=time.perf_counter) -> float:  # type: ig
     objective = SCTObjective(cfg, encoder, seed=0).to(device).train()
     compiled = cfg.optim.compile
     if compiled:
-        compile_step(encoder, objective)
+        compile_step(encoder, objective, cfg.optim.compile_mode)
     optimizer = build_optimizer([encoder, objective], cfg.optim)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     data = prepare_pairs(cfg, tokenizer, show_progress=False)
@@ -131,15 +134,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bare-steps", type=int, default=None, help="bare steps timed (default: 64 CPU, 256 CUDA)")
     parser.add_argument("--queue-size", type=int, default=16384)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--compile", choices=("on", "off"), default="off", help="optim.compile")
+    parser.add_argument(
+        "--compile", choices=("off", *get_args(CompileMode)), default="off", help="optim.compile + compile_mode"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", default=None, help="run directory (default: a temporary one)")
     args = parser.parse_args(argv)
     cuda = args.device == "cuda"
     steps = args.steps or (640 if cuda else 192)
-    from sct.config import SCTConfig
     from sct.config_io import apply_overrides
     from sct.evaluate.evaluator import STSEvaluator
+    from sct.step import graph_count
     from sct.trainer import train
 
     work = Path(args.out or tempfile.mkdtemp(prefix="sct-loop-"))
@@ -151,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
         "optim.epochs": 1000, "eval.sts_dir": str(sts), "eval.test_tasks": ["stsb"],
         "run.output_dir": str(work / "run"), "run.device": args.device,
     }  # fmt: skip
-    overrides["optim.compile"] = args.compile == "on"
+    overrides["optim.compile"] = args.compile != "off"
+    if args.compile != "off":
+        overrides["optim.compile_mode"] = args.compile
     cfg = apply_overrides(SCTConfig(), overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -168,13 +175,15 @@ def main(argv: list[str] | None = None) -> None:
                 torch.cuda.synchronize()
             scoring.append(clock() - start)
 
-    reports: list[tuple[int, float, int]] = []  # (step, time, scoring calls so far)
+    reports: list[tuple[int, float, int, int]] = []  # (step, time, scoring calls so far, graphs compiled)
     STSEvaluator.__call__ = timed  # type: ignore[method-assign]
     try:
-        train(cfg, lambda step, m, ckpt: reports.append((step, clock(), len(scoring))), show_progress=False)
+        train(
+            cfg, lambda step, m, ckpt: reports.append((step, clock(), len(scoring), graph_count())), show_progress=False
+        )
     finally:
         STSEvaluator.__call__ = original  # type: ignore[method-assign]
-    (s0, t0, n0), (s1, t1, n1) = reports[0], reports[-1]
+    (s0, t0, n0, g0), (s1, t1, n1, g1) = reports[0], reports[-1]
     if s1 <= s0:
         raise SystemExit(f"need at least two evaluations: got reports at steps {[r[0] for r in reports]}")
     eval_s = sum(scoring[n0:n1])
@@ -186,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
           f"threads={torch.get_num_threads()} clock={kind}")  # fmt: skip
     print(f"loop+eval {with_eval:.1f} ms/step, loop {loop:.1f} ms/step, bare {bare:.1f} ms/step ({kind} time)")
     print(f"dev scoring {1000 * eval_s / max(1, n1 - n0):.0f} ms per evaluation; loop+eval/bare {with_eval / bare:.2f}")
+    if cfg.optim.compile:  # a count growing between evaluations = recompiles in the loop (TORCH_LOGS=recompiles)
+        print(f"torch.compile graphs: {g0} by step {s0}, {g1 - g0} more by step {s1}")
     print(f"loop_over_step={loop / bare:.3f}")
 
 

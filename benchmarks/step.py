@@ -28,12 +28,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from sct.config import CompileMode  # noqa: E402  (after the path: runs from a checkout)
 
 ROWS = ("encoder", "sct", "loss_fast", "loss_naive", "matmul_floor")
 
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     parser.add_argument(
         "--compile",
-        choices=("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs"),
+        choices=("off", *get_args(CompileMode)),
         default="off",
         help="torch.compile mode of the encoder/sct rows (sct.step.compile_step; loss_fast then uses the "
         "compiled fused kernel too); fused AdamW on CUDA either way",

@@ -32,6 +32,8 @@ DistillLoss = Literal["cd", "mse", "congen", "ckd"]
 DistillMode = Literal["joint", "distill_only"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Device = Literal["auto", "cpu", "cuda"]
+# torch.compile modes (sct.step.compile_step): inductor fusion; + CUDA graphs; + GEMM autotuning (minutes).
+CompileMode = Literal["default", "reduce-overhead", "max-autotune-no-cudagraphs"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class OptimConfig:
     early_stopping_patience: int | None = None
     seed: int = 42
     compile: bool = False  # torch.compile the step: off by default, it lost in the H200 loop (docs/performance.md)
+    compile_mode: CompileMode = "default"  # used when compile is on; "reduce-overhead" = CUDA graphs
 
     def __post_init__(self) -> None:
         check_choices("optim", self)

@@ -17,32 +17,30 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 
 import torch
 from torch import Tensor, nn
+
+from sct.config import CompileMode
 
 log = logging.getLogger(__name__)
 
 BUCKET = 16  # token widths are padded up to a multiple of this when the step is compiled
 CHECK_EVERY = 16  # CUDA: steps between host reads of the accumulated finiteness flag
-# torch.compile mode: "default" (inductor fusion, compiles in seconds). "reduce-overhead" (CUDA graphs) and
-# "max-autotune-no-cudagraphs" (GEMM autotuning: minutes of compile) can be chosen with $SCT_COMPILE_MODE;
-# benchmarks/step.py times them side by side. Graph outputs we keep (the loss) are cloned, so CUDA-graph
-# trees overwriting their output buffers on the next replay cannot corrupt them.
-COMPILE_MODE = os.environ.get("SCT_COMPILE_MODE", "default")
 
 
-def compile_step(encoder: nn.Module, objective: nn.Module, mode: str | None = None) -> None:
+def compile_step(encoder: nn.Module, objective: nn.Module, mode: CompileMode = "default") -> None:
     """Compile the step's pieces in place, static shapes: encoder, head and the candidate-loss kernel.
 
     In place (``nn.Module.compile``): parameter names and checkpoints are unchanged. The objective's own
     Python (reference pass switching train/eval, ``float()`` reads of the loss parts) stays eager between the
-    compiled pieces instead of breaking one big graph in many places.
+    compiled pieces instead of breaking one big graph in many places. ``mode`` is ``optim.compile_mode``:
+    "default" (inductor fusion, compiles in seconds), "reduce-overhead" (+ CUDA graphs; graph outputs we
+    keep, the loss, are cloned by :class:`LossGuard`, since a replay overwrites them) or
+    "max-autotune-no-cudagraphs" (GEMM autotuning, minutes of compile).
     """
     from sct.losses import candidates
 
-    mode = COMPILE_MODE if mode is None else mode
     options = {"dynamic": False, "mode": None if mode == "default" else mode}
     # Graphs per compiled module: widths x {B, last B} x {online (grad), reference (no grad)}: 8 at the
     # default max_length 32, more for longer inputs; torch's default limit (8) would fall back to eager.

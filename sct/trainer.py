@@ -100,7 +100,7 @@ class _Run:
         # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
         self.compiled = cfg.optim.compile
         if self.compiled:
-            compile_step(self.encoder, self.objective)  # in place: state_dict keys unchanged
+            compile_step(self.encoder, self.objective, cfg.optim.compile_mode)  # in place: state_dict keys unchanged
         self.guard = LossGuard(self.device)
 
     def batches(self):

@@ -147,6 +147,7 @@ SWITCHES = [
     (DistillConfig, "distill.loss", ["cd", "mse", "congen", "ckd"]),
     (DistillConfig, "distill.mode", ["joint", "distill_only"]),
     (OptimConfig, "optim.precision", ["auto", "fp32", "bf16", "fp16"]),
+    (OptimConfig, "optim.compile_mode", ["default", "reduce-overhead", "max-autotune-no-cudagraphs"]),
     (RunConfig, "run.device", ["auto", "cpu", "cuda"]),
 ]
 

@@ -19,6 +19,7 @@ def test_compile_is_opt_in() -> None:
     from sct.config import OptimConfig
 
     assert OptimConfig().compile is False  # it lost in the training loop on an H200 (docs/performance.md)
+    assert OptimConfig().compile_mode == "default"
 
 
 def test_cpu_guard_raises_at_once_and_returns_floats() -> None:
