@@ -51,7 +51,12 @@ def teacher_vectors(
     encoder, tokenizer = SentenceEncoder.from_pretrained(teacher)
     encoder.requires_grad_(False)
     encode = dict(batch_size=batch_size, device=device, show_progress=show_progress)
-    view1 = encode_sentences(encoder, tokenizer, texts1, **encode).float().cpu()  # (N, d_t)
-    view2 = view1 if texts2 == texts1 else encode_sentences(encoder, tokenizer, texts2, **encode).float().cpu()
+    same = texts2 == texts1
+    views = []
+    for number, texts in enumerate((texts1,) if same else (texts1, texts2), 1):
+        passes = "view 1 = view 2" if same else f"view {number}/2"
+        log.info("teacher pass %s: %d sentences (%d distinct)", passes, len(texts), len(set(texts)))
+        views.append(encode_sentences(encoder, tokenizer, texts, desc=f"teacher {passes}", **encode).float().cpu())
+    view1, view2 = views[0], views[-1]  # (N, d_t) each
     write_file(path, lambda tmp: torch.save({"teacher": teacher, "view1": view1, "view2": view2}, tmp))
     return view1, view2

@@ -49,8 +49,11 @@ def encode_sentences(
     device: str | torch.device | None = None,
     show_progress: bool = False,
     amp: bool = False,
+    desc: str = "encoding",
 ) -> torch.Tensor:
     """Encode ``sentences`` -> (n, d) float32 L2-normalised rows on the CPU, in the order given.
+
+    Each distinct sentence is encoded once (duplicates share its row); ``desc`` labels the progress bar.
 
     The encoder runs in eval mode under ``inference_mode`` (its training mode is restored afterwards) on
     ``device``: default where its parameters are; a different device moves the encoder there (and it
@@ -81,7 +84,7 @@ def encode_sentences(
     try:
         with torch.inference_mode(), _precision(target, amp), _autocast(target, amp):
             starts = range(0, len(order), batch_size)
-            for start in tqdm(starts, desc="encoding", disable=not show_progress, leave=False):
+            for start in tqdm(starts, desc=desc, disable=not show_progress, leave=False):
                 chunk = order[start : start + batch_size]
                 width = len(ids[chunk[0]])  # longest of the chunk: rows are sorted by length
                 input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)  # (b, L)
