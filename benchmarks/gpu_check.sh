@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one GPU check (H100/H200, torch 2.11, no datasets/ray/optuna/mlflow, no network): < 7 min, all figures in
+# The one GPU check (H100/H200, torch 2.11, no datasets/ray/optuna/mlflow, no network): < 9 min, all figures in
 # $OUT/gpu_check.log. Inputs from .gpu_inputs/ (fill it with benchmarks/gpu_inputs.sh; carry it to the device).
 # Each section has its own timeout and the script goes on when one fails; sections whose inputs are missing say
 # SKIP. --cpu-dry runs every section on the CPU with tiny settings (a typo check, not a measurement).
@@ -21,7 +21,7 @@ DEV=cuda; [ $DRY = 1 ] && DEV=cpu
 START=$(date +%s)
 
 say() { echo "$*" | tee -a "$LOG"; }
-BUDGET=400  # seconds for all sections (GPU run): a section gets min(its limit, what is left); none starts with < 20 s
+BUDGET=480  # seconds for all sections (GPU run): a section gets min(its limit, what is left); none starts with < 20 s
 section() {  # section NAME TIMEOUT_S CMD...  (returns the command's status; a failure never stops the script)
   local name="$1" limit="$2"; shift 2
   local left=$(( BUDGET - ($(date +%s) - START) ))
@@ -51,10 +51,10 @@ PY
 if [ $DRY = 1 ]; then
   K1=512; K2=2048; KB=1024; REP=5; STEPS=130; TRAIN_STEPS=130; BASE="--hidden 64 --layers 1 --heads 2"; NS=300
   SMALL="--batch 16 --seq-len 16"; LOOP_SMALL="--batch-size 16 --queue-size 512 --bare-steps 8"
-  TRAIN_SMALL="--set optim.batch_size=16"
+  TRAIN_SMALL="--set optim.batch_size=16"; LAUNCH_SMALL="--large-k 2048 --repeats 5"; PARTS_SMALL="--batch 8"
 else
   K1=16384; K2=131072; KB=65536; REP=5; STEPS=640; TRAIN_STEPS=600; BASE="--hidden 768 --layers 12 --heads 12"; NS=20000
-  SMALL=""; LOOP_SMALL=""; TRAIN_SMALL=""
+  SMALL=""; LOOP_SMALL=""; TRAIN_SMALL=""; LAUNCH_SMALL=""; PARTS_SMALL=""
 fi
 
 # Sections in order of priority: the budget cuts from the end.
@@ -91,11 +91,17 @@ fi
 section "step tiny bf16 eager" 45 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory $SMALL
 section "step tiny fp32 eager" 45 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
 
-# 3. Loop overhead (trainer vs bare step; last line loop_over_step=...); eager again if the compiled run fails.
-section "loop (eager, optim.compile default off)" 150 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL
-section "loop (optim.compile on)" 100 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop-compiled" --compile on $LOOP_SMALL
+# 3. Loss kernels per device: launches counted and timed (naive port / per-term plain / paired), CUDA and tiny.
+section "launches (loss kernels)" 45 python benchmarks/launches.py --device $DEV $LAUNCH_SMALL
 
-# 4. Evaluation encoding, fp32, vs SentenceTransformer.encode (needs sentence-transformers + MiniLM weights).
+# 4. Loop overhead (trainer vs bare step; last line loop_over_step=...): eager (the default), CUDA graphs inside
+#    the loop (optim.compile_mode=reduce-overhead; recompiles logged), then inductor without graphs.
+section "loop (eager, optim.compile default off)" 150 python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop" $LOOP_SMALL
+[ $DRY = 0 ] && section "loop (compile reduce-overhead: CUDA graphs in the loop)" 120 env TORCH_LOGS=recompiles python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop-graphs" --compile reduce-overhead
+section "step parts, BERT-Base shape bf16 (the reference-pass floor)" 60 python benchmarks/step_parts.py --device $DEV --dtype bf16 --k $KB --repeats 5 $BASE $PARTS_SMALL
+section "loop (compile default)" 100 env TORCH_LOGS=recompiles python benchmarks/loop.py --device $DEV --steps $STEPS --out "$WORK/loop-compiled" --compile default $LOOP_SMALL
+
+# 5. Evaluation encoding, fp32, vs SentenceTransformer.encode (needs sentence-transformers + MiniLM weights).
 if [ -f "$IN/minilm-fp16/model.safetensors" ] && python -c "import sentence_transformers" 2>/dev/null; then
   python - "$IN/minilm-fp16" "$WORK/minilm" >> "$LOG" 2>&1 <<'PY'
 import shutil, sys
@@ -111,7 +117,7 @@ else
   say "SKIP evaluate: needs .gpu_inputs/minilm-fp16 and sentence-transformers"
 fi
 
-# 5. A short real training run through the CLI (BERT-Tiny shape, real sentences when present).
+# 6. A short real training run through the CLI (BERT-Tiny shape, real sentences when present).
 TRAIN_DATA="$IN/sentences.txt"; STS="$IN/sts"
 MODEL="$WORK/loop/bert-tiny-random"
 [ -d "$MODEL" ] || MODEL="$WORK/loop-eager/bert-tiny-random"
@@ -126,7 +132,7 @@ section "python -m sct.train ($TRAIN_STEPS steps, BERT-Tiny shape)" 120 python -
   --set optim.epochs=100 --set method.queue_size=16384 --set "eval.test_tasks=[stsb]" --set run.device=$DEV $TRAIN_SMALL
 [ -f "$WORK/train/metrics.json" ] && { say "metrics.json:"; cat "$WORK/train/metrics.json" >> "$LOG"; }
 
-# 6. Compiled steps (inductor cache shared with the loop's), the base shape, CUDA graphs, bf16 evaluation.
+# 7. Compiled steps (inductor cache shared with the loop's), the base shape, CUDA graphs, bf16 evaluation.
 section "step tiny bf16 compiled (default mode)" 90 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct $SMALL
 section "step base bf16 eager" 45 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --rows encoder sct loss_fast loss_naive $BASE $SMALL
 section "step base bf16 compiled (default mode)" 100 python benchmarks/step.py --device $DEV --dtype bf16 --k $KB --repeats 5 --no-memory --compile default --rows encoder sct $BASE $SMALL
@@ -134,5 +140,5 @@ section "step base bf16 compiled (default mode)" 100 python benchmarks/step.py -
 [ $DRY = 0 ] && [ -d "$WORK/minilm" ] && section "evaluate bf16 (amp) vs SentenceTransformer.encode" 40 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3 --amp
 
 say ""; say "=== done in $(( $(date +%s) - START ))s; summary:"
-grep -E "ratios of medians|loop_over_step|throughput ratio|max \|emb|passed|failed|FAILED|SKIP|train_seconds|best_stsb" "$LOG" | tee -a "$OUT/summary.txt"
+grep -E "ratios of medians|loop_over_step|torch.compile graphs|bounds from parts|per step|throughput ratio|max \|emb|passed|failed|FAILED|SKIP|train_seconds|best_stsb" "$LOG" | tee -a "$OUT/summary.txt"
 rm -rf "$WORK"

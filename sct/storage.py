@@ -75,6 +75,23 @@ def write_dir(target: str | os.PathLike[str], fill: Callable[[Path], Any], *, ke
     return target
 
 
+def copy_tree(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
+    """Copy the directory ``source`` into ``destination`` (created or merged), hard-linking each file where the
+    filesystem allows: a model kept in two places (a trial's ``model/`` and the experiment's ``best_model``)
+    then takes its bytes once. Safe because nothing here rewrites a file in place: every writer replaces
+    whole files or directories (:func:`write_file`, :func:`write_dir`), which leaves the other name intact."""
+
+    def link_or_copy(src: str, dst: str) -> str:
+        try:
+            os.link(src, dst)
+        except OSError:  # another filesystem, or links not supported
+            shutil.copy2(src, dst)
+        return dst
+
+    shutil.copytree(source, destination, dirs_exist_ok=True, copy_function=link_or_copy)
+    return Path(destination)
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file; a missing, cut or invalid file raises UserError naming it."""
     path = Path(path)
@@ -141,12 +158,16 @@ def _describe(holder: str) -> str:
 
 
 def disk_usage(path: str | os.PathLike[str]) -> int:
-    """Bytes of all regular files under ``path`` (0 when absent); links are not followed."""
-    total = 0
+    """Bytes of all regular files under ``path`` (0 when absent); links are not followed, and a file with
+    several hard links under ``path`` counts once."""
+    total, seen = 0, set()
     for root, _dirs, files in os.walk(path):
         for name in files:
             try:
-                total += os.lstat(os.path.join(root, name)).st_size
+                stat = os.lstat(os.path.join(root, name))
             except OSError:
-                pass
+                continue
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_size
     return total

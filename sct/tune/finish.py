@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,7 +9,7 @@ from typing import Any
 
 from sct.errors import UserError
 from sct.presets import paper_best_queue_size
-from sct.storage import write_dir
+from sct.storage import copy_tree, write_dir
 from sct.tune import ablation_results, plots, results, tracking
 from sct.tune.driver import Experiment
 from sct.tune.mlflow_model import log_sentence_model
@@ -23,7 +22,7 @@ def log_best_model(exp: Experiment, model_dir: Path | None, register: str | None
         print("no best model to log (no finished trial with a model)")
         return None
     target = exp.path / "best_model"
-    write_dir(target, lambda tmp: shutil.copytree(model_dir, tmp, dirs_exist_ok=True))
+    write_dir(target, lambda tmp: copy_tree(model_dir, tmp))  # hard links: the trial's model costs no more disk
     tracking.client(exp.tracking_uri).log_artifacts(exp.state["parent_run_id"], str(target), "best_model")
     try:
         uri = log_sentence_model(exp.tracking_uri, exp.state["parent_run_id"], target, register_name=register)
