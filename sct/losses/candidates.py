@@ -163,6 +163,38 @@ def select_kernel(device: torch.device, compiling: bool | None = None) -> Kernel
     return chunked_candidate_loss if device.type == "cpu" else plain_candidate_loss
 
 
+def check_inputs(
+    online: Tensor,
+    batch_keys: Tensor,
+    queue: Tensor | None,
+    target: Tensor | None,
+    tau_online: float,
+    tau_target: float,
+    kind: str,
+) -> torch.dtype:
+    """Validate one candidate-loss term (raises ValueError) and return the dtype its logits are computed in.
+
+    Shared by :func:`candidate_loss` and the paired kernel (:mod:`sct.losses.paired`) so that both reject the
+    same inputs with the same messages and cast alike.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind has invalid value {kind!r}: allowed {list(KINDS)}")
+    if online.dim() != 2 or batch_keys.shape != online.shape:
+        raise ValueError(
+            f"online and batch_keys must both be (B, d), got {tuple(online.shape)} and {tuple(batch_keys.shape)}"
+        )
+    if kind != "infonce" and (target is None or target.shape != online.shape):
+        got = None if target is None else tuple(target.shape)
+        raise ValueError(f"kind {kind!r} needs target of shape {tuple(online.shape)}, got {got}")
+    if queue is not None and (queue.dim() != 2 or queue.shape[1] != online.shape[1]):
+        raise ValueError(f"queue must be (k, {online.shape[1]}), got {tuple(queue.shape)}")
+    if tau_online <= 0 or tau_target <= 0:
+        raise ValueError(f"temperatures must be > 0, got tau_online={tau_online}, tau_target={tau_target}")
+    # The logits are computed in fp32 (fp64 stays fp64) even under autocast: at tau = 0.03 the logits span
+    # ~66 and bf16 would round them by up to 0.25, which moves a softmax over 10^5 candidates visibly.
+    return torch.promote_types(batch_keys.dtype, torch.float32)
+
+
 def candidate_loss(
     online: Tensor,
     batch_keys: Tensor,
@@ -181,22 +213,7 @@ def candidate_loss(
     ``online`` only. ``chunk`` = queue rows scored at once by the CPU kernel (default: about 16 MiB of
     logits). The kernel is chosen by :func:`select_kernel` from ``online``'s device.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind has invalid value {kind!r}: allowed {list(KINDS)}")
-    if online.dim() != 2 or batch_keys.shape != online.shape:
-        raise ValueError(
-            f"online and batch_keys must both be (B, d), got {tuple(online.shape)} and {tuple(batch_keys.shape)}"
-        )
-    if kind != "infonce" and (target is None or target.shape != online.shape):
-        got = None if target is None else tuple(target.shape)
-        raise ValueError(f"kind {kind!r} needs target of shape {tuple(online.shape)}, got {got}")
-    if queue is not None and (queue.dim() != 2 or queue.shape[1] != online.shape[1]):
-        raise ValueError(f"queue must be (k, {online.shape[1]}), got {tuple(queue.shape)}")
-    if tau_online <= 0 or tau_target <= 0:
-        raise ValueError(f"temperatures must be > 0, got tau_online={tau_online}, tau_target={tau_target}")
-    # The logits are computed in fp32 (fp64 stays fp64) even under autocast: at tau = 0.03 the logits span
-    # ~66 and bf16 would round them by up to 0.25, which moves a softmax over 10^5 candidates visibly.
-    dtype = torch.promote_types(batch_keys.dtype, torch.float32)
+    dtype = check_inputs(online, batch_keys, queue, target, tau_online, tau_target, kind)
     if queue is not None and queue.dtype != dtype:
         queue = queue.to(dtype)
     kernel = select_kernel(online.device)

@@ -14,7 +14,9 @@ KL is ``batchmean``; w = ``view_weight`` (0.5 = the paper's 1/2, 1.0 = the relea
 ``tau_online`` with the positive at the target's slot k + i. ``queue_v=None`` is the in-batch variant (C_v =
 zref_v only). For the one-queue variant pass the same queue as ``queue1`` and ``queue2``.
 
-Everything runs through :func:`sct.losses.candidates.candidate_loss` (chunked, no k x d concatenation);
+Each term runs through :func:`sct.losses.candidates.candidate_loss` (chunked on CPU, no k x d concatenation);
+on eager CUDA both terms run as one batched pass, :func:`sct.losses.paired.paired_candidate_loss` (half the
+launches of two per-term calls), wherever :func:`sct.losses.paired.select_pair_kernel` says so.
 ``benchmarks/naive_loss.py`` keeps the released arithmetic as the reference the tests compare against.
 """
 
@@ -25,6 +27,7 @@ from typing import Any, get_args
 from torch import Tensor
 
 from sct.config import Divergence, Objective, Pairing
+from sct.losses import paired
 from sct.losses.candidates import Kind, candidate_loss
 
 
@@ -76,6 +79,13 @@ def cross_view_loss(
         scored = ((online2, target1, queue1), (online1, target2, queue2))
     else:
         scored = ((online1, target1, queue1), (online2, target2, queue2))
+    (online_a, target_a, queue_a), (online_b, target_b, queue_b) = scored
+    kernel = paired.select_pair_kernel(online_a.device)
+    if kernel is not None and paired.pairable(target_a, target_b, queue_a, queue_b):
+        return paired.paired_loss(
+            kernel, online_a, online_b, target_a, target_b, queue_a, queue_b,
+            tau_online=tau_online, tau_target=tau_target, kind=kind, weight=view_weight,
+        )  # fmt: skip
     terms = [
         candidate_loss(
             online, target, queue, target=target, tau_online=tau_online, tau_target=tau_target, kind=kind, chunk=chunk

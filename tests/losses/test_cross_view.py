@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks import naive_loss as naive
-from sct.losses import candidate_loss, candidates, cross_view_loss
+from sct.losses import candidate_loss, candidates, cross_view_loss, paired
 from sct.losses.candidates import chunked_candidate_loss, select_kernel
 from sct.losses.fused import fused_candidate_loss, plain_candidate_loss
 
@@ -44,8 +44,10 @@ KERNELS = {"chunked": chunked_candidate_loss, "fused": fused_candidate_loss, "pl
 def test_fast_equals_naive_port_value_and_gradients(
     seed: int, objective: str, divergence: str, pairing: str, kernel: str, monkeypatch: pytest.MonkeyPatch
 ):
-    """Both kernels (the CPU chunked one and the CUDA fused one) against the naive port, on CPU."""
+    """Each per-term kernel (CPU chunked, CUDA plain, compiled fused) against the naive port, on CPU; the
+    paired kernel (what eager CUDA runs when the queues stack) has its own tests in test_paired.py."""
     monkeypatch.setattr(candidates, "select_kernel", lambda device: KERNELS[kernel])
+    monkeypatch.setattr(paired, "select_pair_kernel", lambda device: None)  # per term, even for "plain"
     gen = torch.Generator().manual_seed(seed)
     b = int(torch.randint(2, 40, (1,), generator=gen))
     k = [None, int(torch.randint(1, 3000, (1,), generator=gen)), 1000 * b + 7][seed]  # in-batch, any k
@@ -157,7 +159,8 @@ def test_kernel_selection_by_device() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize(("objective", "divergence", "pairing"), VARIANTS)
 def test_cuda_path_equals_naive_port(objective: str, divergence: str, pairing: str) -> None:
-    """The path CUDA selects, on CUDA, against the naive port on CUDA (fp32, value and gradients)."""
+    """The path CUDA selects (the paired kernel), on CUDA, against the naive port on CUDA (fp32, value and
+    gradients)."""
     torch.manual_seed(3)
     torch.backends.cuda.matmul.allow_tf32 = False
     x = {key: None if v is None else v.detach().cuda() for key, v in make(64, 16384, d=128).items()}
