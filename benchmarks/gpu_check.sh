@@ -51,16 +51,16 @@ PY
 if [ $DRY = 1 ]; then
   K1=512; K2=2048; KB=1024; REP=5; STEPS=130; TRAIN_STEPS=130; BASE="--hidden 64 --layers 1 --heads 2"; NS=300
   SMALL="--batch 16 --seq-len 16"; LOOP_SMALL="--batch-size 16 --queue-size 512 --bare-steps 8"
-  TRAIN_SMALL="--set optim.batch_size=16"; LAUNCH_SMALL="--large-k 2048 --repeats 5"; PARTS_SMALL="--batch 8"
+  TRAIN_SMALL="--set optim.batch_size=16"; LAUNCH_SMALL="--shapes 8,16,64 32,32,2048 --repeats 5"; PARTS_SMALL="--batch 8"
 else
   K1=16384; K2=131072; KB=65536; REP=5; STEPS=640; TRAIN_STEPS=600; BASE="--hidden 768 --layers 12 --heads 12"; NS=20000
-  SMALL=""; LOOP_SMALL=""; TRAIN_SMALL=""; LAUNCH_SMALL=""; PARTS_SMALL=""
+  SMALL=""; LOOP_SMALL=""; TRAIN_SMALL=""; LAUNCH_SMALL="--shapes 8,16,64 128,128,16384 128,128,131072"; PARTS_SMALL=""
 fi
 
 # Sections in order of priority: the budget cuts from the end.
 # 1. CUDA-only tests (the device path against the naive port) + the step helpers.
 if python -c "import pytest" 2>/dev/null; then
-  section "pytest (CUDA-only tests)" 60 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/test_step.py -k "cuda or guard or compile_default"
+  section "pytest (CUDA-only tests)" 60 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/losses/test_paired.py tests/test_step.py -k "cuda or guard or compile_default"
 else  # no pytest on the machine: the same equivalence check, written out
   section "device path vs naive port (no pytest here)" 60 python - "$DEV" <<'PY'
 import sys
@@ -92,7 +92,7 @@ section "step tiny bf16 eager" 45 python benchmarks/step.py --device $DEV --dtyp
 section "step tiny fp32 eager" 45 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
 
 # 3. Loss kernels per device: launches counted and timed (naive port / per-term plain / paired), CUDA and tiny.
-section "launches (loss kernels)" 45 python benchmarks/launches.py --device $DEV $LAUNCH_SMALL
+section "launches (loss kernels)" 60 python benchmarks/launches.py --device $DEV $LAUNCH_SMALL
 
 # 4. Loop overhead (trainer vs bare step; last line loop_over_step=...): eager (the default), CUDA graphs inside
 #    the loop (optim.compile_mode=reduce-overhead; recompiles logged), then inductor without graphs.
@@ -140,5 +140,5 @@ section "step base bf16 compiled (default mode)" 100 python benchmarks/step.py -
 [ $DRY = 0 ] && [ -d "$WORK/minilm" ] && section "evaluate bf16 (amp) vs SentenceTransformer.encode" 40 python benchmarks/evaluate.py --device $DEV --model "$WORK/minilm" --sts-dir "$IN/sts" --n-sentences $NS --repeats 3 --amp
 
 say ""; say "=== done in $(( $(date +%s) - START ))s; summary:"
-grep -E "ratios of medians|loop_over_step|torch.compile graphs|bounds from parts|per step|throughput ratio|max \|emb|passed|failed|FAILED|SKIP|train_seconds|best_stsb" "$LOG" | tee -a "$OUT/summary.txt"
+grep -E "ratios of medians|naive/row|plain/paired|loop_over_step|torch.compile graphs|bounds from parts|per step|throughput ratio|max \|emb|passed|failed|FAILED|SKIP|train_seconds|best_stsb" "$LOG" | tee -a "$OUT/summary.txt"
 rm -rf "$WORK"

@@ -23,6 +23,6 @@ def test_gpu_code_paths_import_without_datasets_ray_optuna_mlflow() -> None:
         "    sys.modules[name] = None\n"
         "sys.path[:0] = ['benchmarks']\n"
         "import sct.train, sct.trainer, sct.step, sct.losses, sct.data.tokenized, sct.evaluate.embedding\n"
-        "import loop, step, step_parts, naive_loss, data\n"
+        "import loop, step, step_parts, launches, naive_loss, data\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": ""})
