@@ -27,6 +27,7 @@ from sct.tune.driver import (
     check_tracking_uri,
     describe_resources,
     fingerprint_config,
+    spec_options,
     trial_resources,
 )
 from sct.tune.grids import AblationGrid, load_grid
@@ -96,9 +97,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
         max_concurrent=args.max_concurrent or 2,
         tags=tags | {"sct.rows": ",".join(rows)},
         address=args.address,
-        dashboard=args.dashboard,
-        verbose=args.verbose,
-        register=args.register,
+        **spec_options(args),
     )
     return spec, grid, configs
 

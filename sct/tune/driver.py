@@ -22,6 +22,7 @@ from sct.config import SCTConfig
 from sct.config_io import flatten
 from sct.errors import UserError
 from sct.storage import DirLock, read_json, write_json
+from sct.tune.keep import KEEP_MODELS
 
 FINGERPRINT_FILE = "sct_experiment.json"
 TRIALS_DIR = "trials"
@@ -60,8 +61,25 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     add("--dashboard", action="store_true", help="start Ray's dashboard with a local Ray (off by default)")
     add("--verbose", action="store_true", help="Ray's own progress table and the libraries' warnings too")
     add("--register", metavar="NAME", help="also register the best model in MLflow's model registry as NAME")
+    add(
+        "--keep-models",
+        choices=KEEP_MODELS,
+        default="all",
+        help="trial models kept when the experiment ends: every finished trial's (all, default) or the best "
+        "trial's of the sweep / of each ablation row (best); metrics and MLflow runs are always kept",
+    )
     add("--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature")
     cli.add_debug_arg(parser)
+
+
+def spec_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ExperimentSpec fields that come straight from the common flags."""
+    return {
+        "dashboard": args.dashboard,
+        "verbose": args.verbose,
+        "register": args.register,
+        "keep_models": args.keep_models,
+    }
 
 
 def base_overrides(args: argparse.Namespace, storage: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sct.errors import UserError
 from sct.storage import DirLock, disk_usage
 from sct.tune import tracking
 from sct.tune.driver import Experiment
+from sct.tune.keep import KeepModels, prune_models
 from sct.tune.outcome import Outcome
 from sct.tune.spaces import SearchSpace
 from sct.tune.trainable import TrialPayload, sct_trainable
@@ -54,6 +55,7 @@ class ExperimentSpec:
     dashboard: bool = False
     verbose: bool = False
     register: str | None = None  # register the best model under this name
+    keep_models: KeepModels = "all"  # trial models kept at the end (sct.tune.keep)
 
 
 def prepare_data(configs: list[SCTConfig]) -> None:
@@ -235,6 +237,9 @@ def _run(
         return 130
     summarise(spec, outcome)
     outcome.print()
+    deleted, freed = prune_models(exp.trials_root, outcome, spec.keep_models)
+    if deleted:
+        print(f"--keep-models best: deleted {deleted} trial models ({freed / (1 << 20):.1f} MB)")
     print_footprint(spec)
     print_next_steps(spec)
     mlflow.set_terminated(exp.state["parent_run_id"], "FAILED" if outcome.crashed else "FINISHED")

@@ -20,6 +20,7 @@ from sct.tune.driver import (
     check_tracking_uri,
     describe_resources,
     fingerprint_config,
+    spec_options,
     trial_resources,
 )
 from sct.tune.runner import ExperimentSpec, OptunaPlan
@@ -95,9 +96,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         max_concurrent=args.max_concurrent or space.budget["max_concurrent"],
         tags={"sct.kind": "sweep", "sct.size": str(size), "sct.space_keys": ",".join(keys)},
         address=args.address,
-        dashboard=args.dashboard,
-        verbose=args.verbose,
-        register=args.register,
+        **spec_options(args),
     )
     return spec, cfg
 

@@ -57,8 +57,9 @@ def runs(storage: Path, experiment: str) -> tuple[object, list]:
 
 
 def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp_path, capsys) -> None:
-    code = sweep.main(["bert-tiny", "--smoke", *common(tiny_model_dir, tmp_path)])
+    code = sweep.main(["bert-tiny", "--smoke", "--keep-models", "best", *common(tiny_model_dir, tmp_path)])
     assert code == 0
+    assert "--keep-models best: deleted 1 trial models" in capsys.readouterr().out
     parent, children = runs(tmp_path, "sweep-bert-tiny-smoke")
     assert len(children) == 2 and parent.info.status == "FINISHED"
     mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
@@ -78,6 +79,8 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     assert {"best_model", "results", "plots"} <= artifacts
     exp_dir = tmp_path / "sweep-bert-tiny-smoke"
     assert (exp_dir / "optuna.db").is_file() and (exp_dir / "best_model" / "modules.json").is_file()
+    (kept,) = (exp_dir / "trials").glob("*/model")  # --keep-models best: the best trial's, as a hard link
+    assert (kept / "modules.json").stat().st_ino == (exp_dir / "best_model" / "modules.json").stat().st_ino
     import optuna  # the study optuna-dashboard shows: every trial, its value and intermediate values, its state
 
     study = optuna.load_study(study_name="sweep-bert-tiny-smoke", storage=f"sqlite:///{exp_dir / 'optuna.db'}")
