@@ -84,7 +84,7 @@ def bare_step_ms(cfg, steps: int, clock=time.perf_counter) -> float:  # type: ig
     from sct.encoder import SentenceEncoder
     from sct.objective import SCTObjective
     from sct.optim import build_optimizer, resolve_device, resolve_precision
-    from sct.step import BUCKET, compile_step, to_device
+    from sct.step import BUCKET, compile_step
 
     device = resolve_device(cfg.run.device)
     amp = resolve_precision(cfg.optim.precision, device)
@@ -100,7 +100,12 @@ def bare_step_ms(cfg, steps: int, clock=time.perf_counter) -> float:  # type: ig
     order, size = torch.randperm(len(data)), cfg.optim.batch_size
     bucket = BUCKET if compiled else None
     batches = [
-        to_device(data.batch(order[i * size : (i + 1) * size], tokenizer.pad_token_id, bucket=bucket), device)
+        {
+            key: value.to(device)
+            for key, value in data.batch(
+                order[i * size : (i + 1) * size], tokenizer.pad_token_id, bucket=bucket
+            ).items()
+        }
         for i in range(min(16, len(data) // size))
     ]
 

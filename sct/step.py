@@ -9,6 +9,7 @@
   (free there) and a NaN/inf raises before any weight changes, as before. On CUDA the finiteness is
   accumulated on the device and read every :data:`CHECK_EVERY` steps: a diverged run then stops at most
   that many steps late (its weights are already NaN; nothing is saved from those steps).
+- :class:`Feeder`: host -> device copies through reusable pinned buffers, non-blocking.
 - :func:`graph_count`: how many graphs dynamo has compiled in this process, logged when it changes, so a
   recompilation per batch would show in the log.
 """
@@ -61,13 +62,46 @@ def graph_count() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
-def to_device(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
-    """Host -> device copies, non-blocking on CUDA; a no-op on CPU. Not pinned per batch: ``pin_memory()`` on a
-    fresh tensor allocates page-locked memory every step (cudaHostAlloc), which costs more than the few KiB
-    of token ids it would speed up."""
-    if device.type != "cuda":
-        return batch
-    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+class Feeder:
+    """Host -> device copies of the training batches: pinned, non-blocking, no allocation per step.
+
+    On CUDA each host tensor is copied into a page-locked buffer that is allocated once (grown when a batch
+    is larger) and reused, then sent with ``non_blocking=True``: the copy is a DMA that does not make the host
+    wait, so the host gathers the next batch while the device still runs the current step (that is the
+    prefetch: nothing in the loop synchronises per step). ``pin_memory()`` on each fresh batch instead
+    allocated page-locked memory every step (cudaHostAlloc), which measured slower than not pinning at all.
+    ``slots`` buffer sets take turns; before a set is refilled, the event recorded after its last copies is
+    waited on, so a buffer is never overwritten while a DMA still reads it. On CPU the batch is returned as is;
+    ``stage=True`` stages it anyway (in unpinned buffers), so that the buffer logic is testable without a GPU.
+    """
+
+    def __init__(self, device: torch.device, *, slots: int = 2, stage: bool | None = None) -> None:
+        self.device, self.cuda = device, device.type == "cuda"
+        self.stage = self.cuda if stage is None else stage
+        self.buffers: list[dict[str, Tensor]] = [{} for _ in range(slots)]
+        self.events: list[torch.cuda.Event | None] = [None] * slots
+        self.turn = 0
+
+    def __call__(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        if not self.stage:
+            return batch
+        slot = self.turn % len(self.buffers)
+        self.turn += 1
+        event = self.events[slot]
+        if event is not None:
+            event.synchronize()  # this set's last copies have left the buffers (long since, in practice)
+        buffers, out = self.buffers[slot], {}
+        for key, value in batch.items():
+            buffer = buffers.get(key)
+            if buffer is None or buffer.dtype != value.dtype or buffer.numel() < value.numel():
+                buffer = buffers[key] = torch.empty(value.numel(), dtype=value.dtype, pin_memory=self.cuda)
+            staged = buffer[: value.numel()].view(value.shape)
+            staged.copy_(value)
+            out[key] = staged.to(self.device, non_blocking=True) if self.cuda else staged
+        if self.cuda:
+            self.events[slot] = torch.cuda.Event()
+            self.events[slot].record()
+        return out
 
 
 class LossGuard:

@@ -47,7 +47,7 @@ from sct.inputs import resolve_inputs
 from sct.objective import SCTObjective
 from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
 from sct.run_dir import METRICS_FILE, open_run_dir
-from sct.step import BUCKET, LossGuard, compile_step, to_device
+from sct.step import BUCKET, Feeder, LossGuard, compile_step
 from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class _Run:
         if self.compiled:
             compile_step(self.encoder, self.objective, cfg.optim.compile_mode)  # in place: state_dict keys unchanged
         self.guard = LossGuard(self.device)
+        self.feed = Feeder(self.device)
 
     def batches(self):
         """(index, batch) from the current data position: a seeded permutation per epoch, resumable."""
@@ -120,10 +121,12 @@ class _Run:
 
         A NaN/inf loss raises: on CPU before any weight changes; on CUDA within ``sct.step.CHECK_EVERY`` steps.
         """
-        batch = to_device(batch, self.device)  # pinned, non-blocking on CUDA
+        if self.data.teacher is not None:  # the teacher's rows of this batch, (B, d_t) per view
+            batch = batch | {f"teacher_{view}": t[index] for view, t in enumerate(self.data.teacher, 1)}
+        batch = self.feed(batch)  # pinned, non-blocking on CUDA
         teacher = None
         if self.data.teacher is not None:
-            teacher = tuple(to_device({"t": t[index]}, self.device)["t"] for t in self.data.teacher)  # (B, d_t)
+            teacher = (batch.pop("teacher_1"), batch.pop("teacher_2"))
         dtype = self.amp_dtype or torch.float32
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None):
             if self.compiled:

@@ -11,7 +11,7 @@ from sct.config import MethodConfig, SCTConfig
 from sct.encoder import SentenceEncoder
 from sct.losses import candidates
 from sct.objective import SCTObjective
-from sct.step import LossGuard, compile_step, graph_count, to_device
+from sct.step import Feeder, LossGuard, compile_step, graph_count
 from tests.conftest import tiny_bert_config
 
 
@@ -45,9 +45,41 @@ def test_cuda_policy_accumulates_on_device_and_raises_at_the_next_check() -> Non
         fine.check(torch.tensor(0.5), step, "(x)")
 
 
-def test_to_device_is_a_no_op_on_cpu() -> None:
+def test_feeder_is_a_no_op_on_cpu() -> None:
     batch = {"a": torch.ones(2, 3)}
-    assert to_device(batch, torch.device("cpu"))["a"] is batch["a"]
+    assert Feeder(torch.device("cpu"))(batch) is batch
+
+
+def batches(widths: list[int], seed: int = 0) -> list[dict[str, torch.Tensor]]:
+    gen = torch.Generator().manual_seed(seed)
+    return [{"ids": torch.randint(0, 99, (4, w), generator=gen), "t": torch.randn(4, 3, generator=gen)} for w in widths]
+
+
+def test_feeder_reuses_its_buffers_in_turns_and_grows_them() -> None:
+    """The buffer logic without a GPU (stage=True on CPU: the staged host tensors are what it returns)."""
+    feed = Feeder(torch.device("cpu"), slots=2, stage=True)
+    inputs = batches([16, 32, 16, 48])
+    outs = [feed(inputs[0])]
+    slot0 = feed.buffers[0]["ids"].data_ptr()
+    outs.append(feed(inputs[1]))
+    assert torch.equal(outs[0]["ids"], inputs[0]["ids"])  # the other slot's batch is untouched by this one
+    outs.append(feed(inputs[2]))  # slot 0 again, same size: refilled in place
+    assert feed.buffers[0]["ids"].data_ptr() == slot0
+    outs.append(feed(inputs[3]))  # slot 1, a wider batch: its buffer grows
+    assert feed.buffers[1]["ids"].numel() == 4 * 48
+    for batch, out in zip(inputs[2:], outs[2:], strict=True):
+        assert all(torch.equal(out[k], batch[k]) and out[k].shape == batch[k].shape for k in batch)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_feeder_on_cuda_copies_through_pinned_buffers() -> None:
+    feed = Feeder(torch.device("cuda"))
+    inputs = batches([16, 32, 16, 48, 32, 16], seed=1)
+    outs = [feed(batch) for batch in inputs]  # no sync in between: the copies overlap
+    torch.cuda.synchronize()
+    for batch, out in zip(inputs, outs, strict=True):
+        assert all(out[k].is_cuda and torch.equal(out[k].cpu(), batch[k]) for k in batch)
+    assert all(buffer.is_pinned() for slot in feed.buffers for buffer in slot.values())
 
 
 def _inductor_works() -> bool:
