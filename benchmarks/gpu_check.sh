@@ -10,7 +10,7 @@ ROOT="$PWD"
 OUT="${OUT:-/tmp/sct-gpu-out}"
 mkdir -p "$OUT"
 LOG="$OUT/gpu_check.log"
-: > "$LOG"
+: > "$LOG"; : > "$OUT/summary.txt"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export TOKENIZERS_PARALLELISM=true HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-/tmp/sct-inductor}"  # compiled kernels reused across sections
