@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks import naive_loss as naive
 from sct.losses import candidates, cross_view_loss, paired
 from sct.losses.fused import fused_candidate_loss, plain_candidate_loss
 from sct.losses.paired import paired_candidate_loss, select_pair_kernel
-from tests.losses.test_cross_view import VARIANTS, make
+from tests.losses.test_cross_view import VARIANTS, assert_equals_naive, make
 
 QUEUES = ("in-batch", "two", "shared", "mixed")  # mixed: view 1 in-batch, view 2 with a queue -> per-term path
 
@@ -39,16 +38,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def eager_cuda_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make CPU select what eager CUDA selects (the plain kernel per term), as the per-kernel tests do."""
     monkeypatch.setattr(candidates, "select_kernel", lambda device, compiling=None: plain_candidate_loss)
-
-
-def assert_equals_naive(x: dict, **kw) -> None:
-    fast = cross_view_loss(**x, **kw)
-    slow, _, _ = naive.naive_cross_view_loss(**x, **kw)
-    grads_fast = torch.autograd.grad(fast, [x["online1"], x["online2"]])
-    grads_slow = torch.autograd.grad(slow, [x["online1"], x["online2"]])
-    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
-    for got, want in zip(grads_fast, grads_slow, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("queues", QUEUES)
