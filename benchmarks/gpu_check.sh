@@ -89,7 +89,13 @@ fi
 
 # 2. Step benchmark: encoder-only vs SCT step vs loss rows (loss_fast = the device path, naive, matmul floor).
 section "step tiny bf16 eager" 45 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory $SMALL
-section "step tiny fp32 eager" 45 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
+
+# 2b. Before (commit 6b635ed, the code the issue measured): the same step rows in this run, side by side.
+if [ -d "$IN/before/sct" ]; then
+  section "BEFORE 6b635ed: step tiny bf16 eager" 90 env PYTHONPATH="$IN/before" python "$IN/before/benchmarks/step.py" --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --rows encoder sct loss_fast loss_naive $SMALL
+else
+  say "SKIP before: no .gpu_inputs/before (benchmarks/gpu_inputs.sh extracts it from git)"
+fi
 
 # 3. Loss kernels per device: launches counted and timed (naive port / per-term plain / paired), CUDA and tiny.
 section "launches (loss kernels)" 60 python benchmarks/launches.py --device $DEV $LAUNCH_SMALL
@@ -131,6 +137,8 @@ section "python -m sct.train ($TRAIN_STEPS steps, BERT-Tiny shape)" 120 python -
   --output "$WORK/train" --train-data "$TRAIN_DATA" --sts-dir "$STS" --max-steps $TRAIN_STEPS --quiet \
   --set optim.epochs=100 --set method.queue_size=16384 --set "eval.test_tasks=[stsb]" --set run.device=$DEV $TRAIN_SMALL
 [ -f "$WORK/train/metrics.json" ] && { say "metrics.json:"; cat "$WORK/train/metrics.json" >> "$LOG"; }
+
+section "step tiny fp32 eager" 45 python benchmarks/step.py --device $DEV --dtype fp32 --k $K1 $K2 --repeats $REP --no-memory $SMALL
 
 # 7. Compiled steps (inductor cache shared with the loop's), the base shape, CUDA graphs, bf16 evaluation.
 section "step tiny bf16 compiled (default mode)" 90 python benchmarks/step.py --device $DEV --dtype bf16 --k $K1 $K2 --repeats $REP --no-memory --compile default --rows encoder sct $SMALL

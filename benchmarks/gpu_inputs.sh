@@ -6,6 +6,8 @@
 #   sts/STSBenchmark/   sts-{train,dev,test}.csv (SentEval layout)
 #   minilm-fp16/        all-MiniLM-L6-v2 with its weights stored in fp16 (45 MB; gpu_check.sh restores fp32
 #                       before use: both encoders then see the same fp16-rounded weights, in fp32)
+#   before/             sct/ and benchmarks/ of commit 6b635ed (0.3 MB), the code issue 10 measured, so that
+#                       gpu_check.sh times before and after in one run
 # Usage: bash benchmarks/gpu_inputs.sh [SHARED_DIR]   (default ../shared)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,5 +31,9 @@ from safetensors.torch import load_file, save_file
 tensors = load_file(sys.argv[1])
 save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, sys.argv[2])
 PY
+fi
+BEFORE=6b635ed
+if git -C "$ROOT" cat-file -e "$BEFORE^{commit}" 2>/dev/null; then
+  mkdir -p "$OUT/before" && git -C "$ROOT" archive "$BEFORE" sct benchmarks | tar -x -C "$OUT/before"
 fi
 du -sh "$OUT"
