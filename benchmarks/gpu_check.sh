@@ -60,7 +60,7 @@ fi
 # Sections in order of priority: the budget cuts from the end.
 # 1. CUDA-only tests (the device path against the naive port) + the step helpers.
 if python -c "import pytest" 2>/dev/null; then
-  section "pytest (CUDA-only tests)" 60 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/losses/test_paired.py tests/test_step.py -k "cuda or guard or compile_default"
+  section "pytest (CUDA-only tests)" 150 python -m pytest -q -p no:cacheprovider tests/losses/test_cross_view.py tests/losses/test_paired.py tests/test_step.py -k "cuda or guard or compile_default"
 else  # no pytest on the machine: the same equivalence check, written out
   section "device path vs naive port (no pytest here)" 60 python - "$DEV" <<'PY'
 import sys

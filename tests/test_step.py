@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from sct.config import MethodConfig, SCTConfig
+from sct.config import CompileMode, MethodConfig, SCTConfig
 from sct.encoder import SentenceEncoder
 from sct.losses import candidates
 from sct.objective import SCTObjective
@@ -89,39 +89,59 @@ def _inductor_works() -> bool:
         return False
 
 
-@pytest.mark.slow  # compiling takes ~2 min on a shared 2-core CPU
-def test_compiled_step_gives_the_eager_losses(monkeypatch: pytest.MonkeyPatch) -> None:
-    """20 steps of a tiny model, eager vs compiled forward (no dropout): same losses; few graphs."""
-    if not _inductor_works():
-        pytest.skip("torch.compile (inductor) does not work on this machine")
+def eager_and_compiled_losses(
+    device: torch.device, steps: int, mode: CompileMode, amp: torch.dtype | None, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, torch.Tensor]:
+    """``steps`` steps of a tiny model (no dropout) eager, then compiled with ``mode``: the losses of each."""
     torch.manual_seed(0)
     config = tiny_bert_config(64, layers=1, hidden=32)
     config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.0
-    encoder = SentenceEncoder.from_config(config, max_seq_length=16)
-    objective = SCTObjective(SCTConfig(method=MethodConfig(queue_size=40)), encoder, seed=0)
+    encoder = SentenceEncoder.from_config(config, max_seq_length=16).to(device)
+    objective = SCTObjective(SCTConfig(method=MethodConfig(queue_size=40)), encoder, seed=0).to(device)
     runs = {}
     for name in ("eager", "compiled"):
         enc, obj = copy.deepcopy(encoder), copy.deepcopy(objective)
         if name == "compiled":
             monkeypatch.setattr(candidates, "_compiled", None)  # compile_kernel's global, restored after
-            compile_step(enc, obj)
+            compile_step(enc, obj, mode)
         optimizer = torch.optim.AdamW([*enc.parameters(), *obj.parameters()], lr=1e-3)
         gen, losses = torch.Generator().manual_seed(1), []
-        for step in range(20):
+        for step in range(steps):
             width = 16 if step % 3 else 8  # two buckets
             batch = {}
             for view in (1, 2):
-                batch[f"input_ids_{view}"] = torch.randint(5, 64, (8, width), generator=gen)
-                batch[f"attention_mask_{view}"] = torch.ones(8, width, dtype=torch.long)
-            out = obj(enc, batch)
+                batch[f"input_ids_{view}"] = torch.randint(5, 64, (8, width), generator=gen).to(device)
+                batch[f"attention_mask_{view}"] = torch.ones(8, width, dtype=torch.long, device=device)
+            with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+                if name == "compiled":
+                    torch.compiler.cudagraph_mark_step_begin()
+                out = obj(enc, batch)
+            loss = out.loss.float().detach().clone()  # a CUDA-graph output is overwritten by the next replay
             optimizer.zero_grad()
-            out.loss.backward()
+            out.loss.float().backward()
             optimizer.step()
             obj.update(out, enc)
-            losses.append(out.loss.item())
-        runs[name] = torch.tensor(losses)
+            losses.append(loss)
+        runs[name] = torch.stack(losses).cpu()
+    return runs
+
+
+@pytest.mark.slow  # compiling takes ~2 min on a shared 2-core CPU
+def test_compiled_step_gives_the_eager_losses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """50 steps of a tiny model, eager vs compiled forward, fp32 on CPU: same losses; few graphs."""
+    if not _inductor_works():
+        pytest.skip("torch.compile (inductor) does not work on this machine")
+    runs = eager_and_compiled_losses(torch.device("cpu"), 50, "default", None, monkeypatch)
     torch.testing.assert_close(runs["compiled"], runs["eager"], rtol=1e-4, atol=1e-4)
     assert graph_count() <= 16  # per width: encoder (grad / no-grad), head, loss; not per batch
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_cuda_compiled_step_gives_the_eager_losses_in_bf16(mode: CompileMode, monkeypatch) -> None:
+    """The same on CUDA under bf16 autocast, 50 steps, with and without CUDA graphs: equal within bf16."""
+    runs = eager_and_compiled_losses(torch.device("cuda"), 50, mode, torch.bfloat16, monkeypatch)
+    torch.testing.assert_close(runs["compiled"], runs["eager"], rtol=2e-2, atol=2e-2)
 
 
 @pytest.mark.slow  # compiling takes minutes on a shared 2-core CPU
