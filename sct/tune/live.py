@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sct import metrics as M
-from sct.tune.naming import format_value, short_key, trial_index, trial_label
+from sct.tune.naming import experiment_tag, format_value, short_key, trial_index, trial_label
 
 DEV_KEY = M.STSB_DEV
 BEST_KEY = M.BEST_STSB_DEV
@@ -110,10 +110,11 @@ class SweepBoard:
         self.total, self.started, self.keys = total, started, keys
         self.rows: dict[str, TrialRow] = {}
 
-    def row(self, trial_id: str, config: dict[str, Any]) -> TrialRow:
-        """The row of ``trial_id``, created on first sight with the trial's searched values."""
+    def row(self, trial_id: str, config: dict[str, Any], tag: str = "") -> TrialRow:
+        """The row of ``trial_id``, created on first sight with the trial's searched values (``tag``: Ray's
+        ``experiment_tag``, which numbers a searcher's trials)."""
         if trial_id not in self.rows:
-            index = trial_index(trial_id)
+            index = trial_index(trial_id, tag)
             name = trial_label(index, self.total) if index is not None else trial_id
             self.rows[trial_id] = TrialRow(name, values=self._values(config))
         return self.rows[trial_id]
@@ -125,9 +126,11 @@ class SweepBoard:
         values |= {k: config[k] for k in ("row", "seed") if k in config}
         return values
 
-    def update(self, trial_id: str, config: dict[str, Any], status: str, result: dict[str, Any] | None = None) -> None:
+    def update(
+        self, trial_id: str, config: dict[str, Any], status: str, result: dict[str, Any] | None = None, tag: str = ""
+    ) -> None:
         """Record a status (Ray's PENDING/RUNNING/TERMINATED/ERROR or ours) and the metrics of ``result``."""
-        row = self.row(trial_id, config)
+        row = self.row(trial_id, config, tag)
         row.status = _STATUS.get(status, status)
         if result:
             if "step" in result:
@@ -137,9 +140,9 @@ class SweepBoard:
             if BEST_KEY in result:
                 row.best = float(result[BEST_KEY])
 
-    def complete(self, trial_id: str, config: dict[str, Any], last: dict[str, Any] | None) -> None:
+    def complete(self, trial_id: str, config: dict[str, Any], last: dict[str, Any] | None, tag: str = "") -> None:
         """A trial ended without error: ``done`` if it trained to the end, ``stopped`` if ASHA cut it short."""
-        self.update(trial_id, config, "done" if (last or {}).get("done_training") else "stopped")
+        self.update(trial_id, config, "done" if (last or {}).get("done_training") else "stopped", tag=tag)
 
     def render(self, now: float, max_rows: int = 20) -> str:
         return render(list(self.rows.values()), self.total, self.started, now, max_rows=max_rows)
@@ -172,22 +175,24 @@ def sweep_view(
                 print(text + "\n", file=stream or sys.stdout, flush=True)
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self.board.update(trial.trial_id, trial.config, "RUNNING")
+            self.board.update(trial.trial_id, trial.config, "RUNNING", tag=experiment_tag(trial))
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-            self.board.update(trial.trial_id, trial.config, "RUNNING", result)
+            self.board.update(trial.trial_id, trial.config, "RUNNING", result, tag=experiment_tag(trial))
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self.board.complete(trial.trial_id, trial.config, getattr(trial, "last_result", None))
+            self.board.complete(
+                trial.trial_id, trial.config, getattr(trial, "last_result", None), tag=experiment_tag(trial)
+            )
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self.board.update(trial.trial_id, trial.config, "ERROR")
+            self.board.update(trial.trial_id, trial.config, "ERROR", tag=experiment_tag(trial))
 
         def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
             for trial in trials:  # new (pending) trials, and Ray's status of those not ended by our hooks
                 row = self.board.rows.get(trial.trial_id)
                 if row is None or row.status not in ("done", "stopped", "error"):
-                    self.board.update(trial.trial_id, trial.config, str(trial.status))
+                    self.board.update(trial.trial_id, trial.config, str(trial.status), tag=experiment_tag(trial))
             self.draw()
 
         def on_experiment_end(self, trials: list, **info: Any) -> None:

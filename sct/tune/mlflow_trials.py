@@ -71,7 +71,8 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
             return run.info.run_id
         cfg = trial_config(trial.config, trial_id)
         choices = {k: v for k, v in trial.config.items() if k != "sct"}
-        name = naming.trial_run_name(TrialPayload.of(trial.config).kind, trial_id, choices, total=self.total)
+        kind, tag = TrialPayload.of(trial.config).kind, naming.experiment_tag(trial)
+        name = naming.trial_run_name(kind, trial_id, choices, total=self.total, experiment_tag=tag)
         tags = {tracking.PARENT_TAG: self.parent_id, tracking.TRIAL_TAG: trial_id, "ray.trial_name": str(trial)}
         tags |= tracking.trial_tags(trial.config, cfg.optim.seed)
         run = self.mlflow.create_run(self.experiment_id, run_name=name, tags=tags)

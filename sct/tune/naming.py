@@ -31,6 +31,7 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND_ML = "custom_model_development"
 ML_WORKFLOW_QUERY = "workflowType=machine_learning"
 _TRIAL_COUNTER = re.compile(r"_(\d+)$")
+_TAG_COUNTER = re.compile(r"^(\d+)(?:_|$)")
 
 
 def short_number(value: Any) -> str:
@@ -87,10 +88,20 @@ def trial_label(index: int, total: int | None = None) -> str:
     return f"t{index:0{width}d}"
 
 
-def trial_index(trial_id: str) -> int | None:
-    """The counter at the end of a Ray trial id (``6a1b2_00003`` -> 3): the trial's order in the sweep."""
+def trial_index(trial_id: str, experiment_tag: str = "") -> int | None:
+    """The trial's 0-based order in its experiment, or None. Ray's grid search ends the trial id with it
+    (``6a1b2_00003`` -> 3); Ray 2.60's searcher (Optuna) gives random ids and puts a counter from 1 at the
+    start of the trial's ``experiment_tag`` instead (``4_lr=0.0003`` -> 3, as Optuna numbers that trial)."""
     match = _TRIAL_COUNTER.search(trial_id)
-    return int(match.group(1)) if match else None
+    if match:
+        return int(match.group(1))
+    match = _TAG_COUNTER.match(experiment_tag)
+    return int(match.group(1)) - 1 if match and int(match.group(1)) > 0 else None
+
+
+def experiment_tag(trial: Any) -> str:
+    """A Ray trial's ``experiment_tag`` (``4_lr=0.0003,...``; "" when absent), for :func:`trial_index`."""
+    return str(getattr(trial, "experiment_tag", "") or "")
 
 
 def sweep_run_name(index: int, values: Mapping[str, Any], *, total: int | None = None) -> str:
@@ -109,15 +120,17 @@ def seeds_run_name(seed: int, row: str = "best") -> str:
     return ablation_run_name(row, seed)
 
 
-def trial_run_name(kind: str, trial_id: str, choices: Mapping[str, Any], *, total: int | None = None) -> str:
+def trial_run_name(
+    kind: str, trial_id: str, choices: Mapping[str, Any], *, total: int | None = None, experiment_tag: str = ""
+) -> str:
     """The child-run name of one Tune trial, from plain values: the trainable's one call.
 
     ``kind`` is ``sweep``, ``ablation`` or ``seeds``; ``choices`` the trial's own config entries (the
-    searched flat keys for a sweep, ``row`` and ``seed`` for a grid). The sweep's trial number is the counter
-    Ray puts at the end of ``trial_id`` (its creation order, as Optuna numbers its trials).
+    searched flat keys for a sweep, ``row`` and ``seed`` for a grid). The sweep's trial number is its creation
+    order (:func:`trial_index`, from ``trial_id`` or the trial's ``experiment_tag``).
     """
     if kind == "sweep":
-        index = trial_index(trial_id)
+        index = trial_index(trial_id, experiment_tag)
         values = {k: v for k, v in choices.items() if "." in k}
         return (
             sweep_run_name(index, values, total=total) if index is not None else f"{trial_id} {format_values(values)}"

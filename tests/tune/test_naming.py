@@ -76,6 +76,21 @@ def test_trial_index_from_ray_trial_id(trial_id: str, index: int | None) -> None
 
 
 @pytest.mark.parametrize(
+    ("trial_id", "tag", "index"),
+    [
+        ("41664cde", "1_lr=0.0005,queue_size=128", 0),  # Ray's searcher counts from 1, Optuna from 0
+        ("41664cde", "12", 11),
+        ("6a1b2_00003", "9_x=1", 3),  # a grid id's own counter wins
+        ("41664cde", "", None),
+        ("41664cde", "0_x=1", None),
+        ("41664cde", "lr=1_x", None),
+    ],
+)
+def test_trial_index_of_a_searcher_trial_from_its_experiment_tag(trial_id: str, tag: str, index: int | None) -> None:
+    assert naming.trial_index(trial_id, tag) == index
+
+
+@pytest.mark.parametrize(
     ("kind", "trial_id", "choices", "name"),
     [
         ("sweep", "ab12c_00003", {"optim.lr": 3e-4, "method.queue_size": 65536, "sct_meta": {}}, "t03 lr=3e-4 k=65536"),
@@ -86,6 +101,11 @@ def test_trial_index_from_ray_trial_id(trial_id: str, index: int | None) -> None
 )
 def test_trial_run_name_dispatches_on_the_kind(kind: str, trial_id: str, choices: dict, name: str) -> None:
     assert naming.trial_run_name(kind, trial_id, choices) == name
+
+
+def test_a_searcher_trial_is_named_by_its_number() -> None:
+    name = naming.trial_run_name("sweep", "41664cde", {"optim.lr": 5e-4}, experiment_tag="2_lr=0.0005", total=12)
+    assert name == "t01 lr=5e-4"
 
 
 @pytest.mark.parametrize(

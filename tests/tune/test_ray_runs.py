@@ -62,6 +62,7 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     assert "--keep-models best: deleted 1 trial models" in capsys.readouterr().out
     parent, children = runs(tmp_path, "sweep-bert-tiny-smoke")
     assert len(children) == 2 and parent.info.status == "FINISHED"
+    assert sorted(r.info.run_name.split()[0] for r in children) == ["t00", "t01"]  # numbered as Optuna's trials
     mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
     table1 = {"optim.lr": "0.0005", "method.queue_size": "128", "method.tau_ref": "0.03", "method.tau_online": "0.04"}
     assert any(all(r.data.params[k] == v for k, v in table1.items()) for r in children)  # points_to_evaluate
