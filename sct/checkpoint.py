@@ -161,17 +161,3 @@ def read_best(run_dir: Path) -> tuple[float, int] | None:
         return None
     data = read_json(path)
     return float(data["score"]), int(data["step"])
-
-
-def config_mismatch(
-    saved: dict[str, Any], current: dict[str, Any], keys: dict[str, tuple[str, ...] | None]
-) -> list[str]:
-    """``section.key: checkpoint old vs now new`` per differing key; ``keys``: section -> its keys (None: all)."""
-    diffs = []
-    for section, names in keys.items():
-        values = current.get(section, {})
-        for key in names if names is not None else values:
-            old, new = saved.get(section, {}).get(key), values.get(key)
-            if old != new:
-                diffs.append(f"{section}.{key}: checkpoint {old!r} vs now {new!r}")
-    return diffs

@@ -40,6 +40,23 @@ def flatten(cfg: SCTConfig) -> dict[str, Any]:
     return {f"{s}.{k}": v for s, values in config_to_dict(cfg).items() for k, v in values.items()}
 
 
+def flat_dict(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``{"a.b.c": leaf}`` (a non-dict is one leaf under ``prefix``)."""
+    if not isinstance(data, Mapping):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out |= flat_dict(value, f"{prefix}.{key}" if prefix else str(key))
+    return out
+
+
+def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``key: old -> new`` for every flat key whose value differs between two (nested) dicts, sorted; a key
+    on one side only shows ``None`` on the other. The one way a refused resume names what changed."""
+    a, b = flat_dict(old), flat_dict(new)
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
 def _field_types(section: str) -> dict[str, Any]:
     return typing.get_type_hints(SECTIONS[section])
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sct.checkpoint import BEST_FILE, MODEL_DIR, STATE_DIR, config_mismatch, load_state
+from sct.checkpoint import BEST_FILE, MODEL_DIR, STATE_DIR, load_state
 from sct.config import SCTConfig
-from sct.config_io import config_to_dict
+from sct.config_io import changed_keys, config_to_dict
 from sct.errors import UserError
 
 METRICS_FILE = "metrics.json"
@@ -29,7 +29,14 @@ _RESUME_KEYS: dict[str, tuple[str, ...] | None] = {
 
 def check_resume(saved: dict, cfg: SCTConfig) -> None:
     """Refuse to resume a state trained with a different model, data, method or optimiser setting."""
-    diffs = config_mismatch(saved, config_to_dict(cfg), _RESUME_KEYS)
+
+    def kept(config: dict) -> dict:  # per section, the keys a resume must not change
+        return {
+            s: {k: v for k, v in config.get(s, {}).items() if keys is None or k in keys}
+            for s, keys in _RESUME_KEYS.items()
+        }
+
+    diffs = changed_keys(kept(saved), kept(config_to_dict(cfg)))
     if diffs:
         raise UserError("cannot resume: the checkpoint was trained with another config: " + "; ".join(diffs))
 

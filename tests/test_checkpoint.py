@@ -11,7 +11,6 @@ from torch import nn
 
 from sct.checkpoint import (
     Progress,
-    config_mismatch,
     load_state,
     read_best,
     restore,
@@ -92,12 +91,3 @@ def test_best_model_is_replaced_whole(tmp_path) -> None:
     assert read_best(tmp_path) == (12.5, 4)
     assert (tmp_path / "model" / "weights.txt").read_text() == "w4"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.json", "model"]
-
-
-def test_config_mismatch_lists_changed_keys() -> None:
-    saved = {"method": {"queue_size": 64, "tau_ref": 0.03}, "run": {"output_dir": "a"}, "optim": {"lr": 1, "x": 1}}
-    now = {"method": {"queue_size": 128, "tau_ref": 0.03}, "run": {"output_dir": "b"}, "optim": {"lr": 2, "x": 2}}
-    assert config_mismatch(saved, now, {"method": None, "optim": ("lr",)}) == [
-        "method.queue_size: checkpoint 64 vs now 128",
-        "optim.lr: checkpoint 1 vs now 2",
-    ]

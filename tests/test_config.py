@@ -20,6 +20,7 @@ from sct.config import (
 )
 from sct.config_io import (
     apply_overrides,
+    changed_keys,
     coerce_dataclass,
     config_from_dict,
     config_to_dict,
@@ -212,3 +213,14 @@ def test_coerce_dataclass_names_file_key_and_value(data: object, message: str) -
 def test_coerce_dataclass_converts_nested_values() -> None:
     data = {"name": "n", "scores": {"x": "1e-5", "y": None}, "inner": {"k": "3"}, "items": [{"k": 2.0}]}
     assert coerce_dataclass(Outer, data, "f.yaml") == Outer("n", "a", {"x": 1e-5, "y": None}, Inner(3), (Inner(2),))
+
+
+def test_changed_keys_name_each_flat_key_old_to_new() -> None:
+    saved = {"method": {"queue_size": 64, "tau_ref": 0.03}, "optim": {"lr": 1, "x": {"a": 1}}}
+    now = {"method": {"queue_size": 128, "tau_ref": 0.03}, "optim": {"lr": 2, "x": {"a": 2}}, "new": 5}
+    assert changed_keys(saved, now) == [
+        "method.queue_size: 64 -> 128",
+        "new: None -> 5",
+        "optim.lr: 1 -> 2",
+        "optim.x.a: 1 -> 2",
+    ]

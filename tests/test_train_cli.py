@@ -83,7 +83,7 @@ def test_existing_run_resume_overwrite_and_changed_config(tiny_model_dir, stsb_d
     assert "already holds a run: pass --resume to continue it, --overwrite to delete its files" in line
     changed = argv(tiny_model_dir, stsb_dir, out, "--resume", "--set", "optim.lr=0.001")
     line = one_error_line(capsys, train_cli.main(changed))
-    assert "cannot resume" in line and "optim.lr: checkpoint 0.0005 vs now 0.001" in line
+    assert "cannot resume" in line and "optim.lr: 0.0005 -> 0.001" in line
     assert train_cli.main(argv(tiny_model_dir, stsb_dir, out, "--overwrite")) == 0
     assert not state_dirs(out) and (out / "model").is_dir() and (out / "metrics.json").is_file()
     capsys.readouterr()

@@ -153,7 +153,7 @@ def test_resume_with_another_config_is_refused(tiny_model_dir, stsb_dir, tmp_pat
     )
     train(cfg, show_progress=False)
     changed = apply_overrides(cfg, {"method.queue_size": 64})
-    with pytest.raises(ValueError, match=r"cannot resume: .*method.queue_size: checkpoint 48 vs now 64"):
+    with pytest.raises(ValueError, match=r"cannot resume: .*method.queue_size: 48 -> 64"):
         train(changed, resume=True, show_progress=False)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sct import cli
 from sct.config import SCTConfig
-from sct.config_io import flatten
+from sct.config_io import changed_keys, flatten
 from sct.errors import UserError
 from sct.storage import DirLock, read_json, write_json
 from sct.tune.keep import KEEP_MODELS
@@ -161,21 +161,6 @@ def check_tracking_uri(uri: str) -> None:
         _check_tcp("--tracking-uri", uri, hostport, "MLflow tracking server")
 
 
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        out |= _flat(value, f"{prefix}.{key}" if prefix else str(key))
-    return out
-
-
-def fingerprint_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """``key: old -> new`` for every leaf that differs between two fingerprints."""
-    a, b = _flat(old), _flat(json.loads(json.dumps(new, default=str)))
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-
-
 def fingerprint_config(cfg: SCTConfig) -> dict[str, Any]:
     """The flattened config with JSON-safe values (what a resume must match)."""
     return json.loads(json.dumps(flatten(cfg), default=str))
@@ -220,7 +205,7 @@ class Experiment:
                 f"experiment {self.name!r} already exists in {self.path}: pass --resume or a new --experiment"
             )
         saved = read_json(file)
-        changed = fingerprint_diff(saved["fingerprint"], self.fingerprint)
+        changed = changed_keys(saved["fingerprint"], json.loads(json.dumps(self.fingerprint, default=str)))
         if changed:
             raise UserError(f"refusing to resume {self.name!r}: the space/config changed: " + "; ".join(changed))
         self.state = saved.get("state", {})
