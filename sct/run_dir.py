@@ -30,13 +30,13 @@ _RESUME_KEYS: dict[str, tuple[str, ...] | None] = {
 def check_resume(saved: dict, cfg: SCTConfig) -> None:
     """Refuse to resume a state trained with a different model, data, method or optimiser setting."""
 
-    def kept(config: dict) -> dict:  # per section, the keys a resume must not change
-        return {
-            s: {k: v for k, v in config.get(s, {}).items() if keys is None or k in keys}
-            for s, keys in _RESUME_KEYS.items()
-        }
-
-    diffs = changed_keys(kept(saved), kept(config_to_dict(cfg)))
+    current = {  # per section, the keys a resume must not change (a key the checkpoint lacks reads None)
+        s: {k: v for k, v in section.items() if _RESUME_KEYS[s] is None or k in _RESUME_KEYS[s]}
+        for s, section in config_to_dict(cfg).items()
+        if s in _RESUME_KEYS
+    }
+    before = {s: {k: saved.get(s, {}).get(k) for k in section} for s, section in current.items()}
+    diffs = changed_keys(before, current)
     if diffs:
         raise UserError("cannot resume: the checkpoint was trained with another config: " + "; ".join(diffs))
 
