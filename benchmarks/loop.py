@@ -6,8 +6,10 @@ on real sentences (``.gpu_inputs/sentences.txt`` or ../shared SNLI + wiki head, 
 the default evaluation cadence (STS-B dev every ``eval.every_steps`` = 64 steps; a generated STS-B when none
 is found) and the default ``run.checkpoint_every_s``. Measured in one process:
 
-- ``loop``: seconds between the first and the last ``report`` call, minus the time spent scoring STS-B dev
-  in between, per step: batching, transfers, the step, logging, checkpoints -- everything but the scoring;
+- ``loop``: seconds between consecutive ``report`` calls, minus the time spent scoring STS-B dev in between,
+  per step: batching, transfers, the step, logging, checkpoints -- everything but the scoring. Steady state
+  only: with ``--compile`` an interval in which torch.compile built a graph (a batch shape seen for the
+  first time, e.g. the other width bucket) is left out, and the count is printed;
 - ``loop+eval``: the same with the scoring (what the default cadence costs in all);
 On CPU the times are process CPU time (a shared CPU's load inflates wall time unevenly); on CUDA wall time.
 
@@ -120,7 +122,7 @@ def bare_step_ms(cfg, steps: int, clock=time.perf_counter) -> float:  # type: ig
         optimizer.step()
         objective.update(out, encoder)
 
-    for i in range(5 + (10 if compiled else 0)):
+    for i in range(3 * len(batches) if compiled else 5):  # compiled: every batch shape built and recorded first
         step(batches[i % len(batches)])
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -188,20 +190,29 @@ def main(argv: list[str] | None = None) -> None:
         )
     finally:
         STSEvaluator.__call__ = original  # type: ignore[method-assign]
-    (s0, t0, n0, g0), (s1, t1, n1, g1) = reports[0], reports[-1]
-    if s1 <= s0:
+    if len(reports) < 2:
         raise SystemExit(f"need at least two evaluations: got reports at steps {[r[0] for r in reports]}")
-    eval_s = sum(scoring[n0:n1])
-    with_eval = 1000 * (t1 - t0) / (s1 - s0)
-    loop = 1000 * (t1 - t0 - eval_s) / (s1 - s0)
+    intervals = list(zip(reports, reports[1:], strict=False))
+    steady = [(a, b) for a, b in intervals if b[3] == a[3]] or intervals  # no graph compiled in between
+    n_steps = sum(b[0] - a[0] for a, b in steady)
+    wall = sum(b[1] - a[1] for a, b in steady)
+    eval_s = sum(sum(scoring[a[2] : b[2]]) for a, b in steady)
+    evals = sum(b[2] - a[2] for a, b in steady)
+    with_eval = 1000 * wall / n_steps
+    loop = 1000 * (wall - eval_s) / n_steps
+    all_steps, all_wall = reports[-1][0] - reports[0][0], reports[-1][1] - reports[0][1]
+    all_loop = 1000 * (all_wall - sum(scoring[reports[0][2] : reports[-1][2]])) / all_steps
     bare = bare_step_ms(cfg, args.bare_steps or (256 if cuda else 64), clock)
     kind = "wall" if cuda else "process CPU"
     print(f"device={args.device} steps={steps} B={args.batch_size} k={args.queue_size} evals={len(reports)} "
           f"threads={torch.get_num_threads()} clock={kind}")  # fmt: skip
     print(f"loop+eval {with_eval:.1f} ms/step, loop {loop:.1f} ms/step, bare {bare:.1f} ms/step ({kind} time)")
-    print(f"dev scoring {1000 * eval_s / max(1, n1 - n0):.0f} ms per evaluation; loop+eval/bare {with_eval / bare:.2f}")
-    if cfg.optim.compile:  # a count growing between evaluations = recompiles in the loop (TORCH_LOGS=recompiles)
+    print(f"dev scoring {1000 * eval_s / max(1, evals):.0f} ms per evaluation; loop+eval/bare {with_eval / bare:.2f}")
+    if cfg.optim.compile:  # graphs built after the first evaluation: new shapes, or recompiles (TORCH_LOGS=recompiles)
+        (s0, *_, g0), (s1, *_, g1) = reports[0], reports[-1]
         print(f"torch.compile graphs: {g0} by step {s0}, {g1 - g0} more by step {s1}")
+        print(f"timed {len(steady)} of {len(intervals)} intervals between evaluations ({n_steps} steps): no new graph")
+        print(f"all intervals, compiling included: loop {all_loop:.1f} ms/step ({all_loop / bare:.2f}x bare)")
     print(f"loop_over_step={loop / bare:.3f}")
 
 

@@ -45,9 +45,18 @@ def build_optimizer(modules: Iterable[nn.Module], cfg: OptimConfig) -> torch.opt
     return torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=fused or None)
 
 
+def batches_per_epoch(num_examples: int, cfg: OptimConfig) -> int:
+    """ceil(N / B): the last smaller batch is kept. A compiled step (``optim.compile``) drops it instead
+    (floor(N / B), at least 1): its shape would compile, and with CUDA graphs record, graphs of its own; the
+    order is reshuffled every epoch, so the dropped < B sentences differ from epoch to epoch."""
+    if cfg.compile:
+        return max(1, num_examples // cfg.batch_size)
+    return math.ceil(num_examples / cfg.batch_size)
+
+
 def total_steps(num_examples: int, cfg: OptimConfig) -> int:
-    """Optimiser steps of the run: epochs × ceil(N / B) (the last smaller batch is kept), capped by max_steps."""
-    steps = cfg.epochs * math.ceil(num_examples / cfg.batch_size)
+    """Optimiser steps of the run: epochs × :func:`batches_per_epoch`, capped by max_steps."""
+    steps = cfg.epochs * batches_per_epoch(num_examples, cfg)
     return min(steps, cfg.max_steps) if cfg.max_steps is not None else steps
 
 

@@ -15,7 +15,6 @@ The run directory is locked for the whole run (:class:`sct.storage.DirLock`): a 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from collections.abc import Callable
@@ -45,7 +44,14 @@ from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
 from sct.inputs import resolve_inputs
 from sct.objective import SCTObjective
-from sct.optim import build_optimizer, build_scheduler, resolve_device, resolve_precision, total_steps
+from sct.optim import (
+    batches_per_epoch,
+    build_optimizer,
+    build_scheduler,
+    resolve_device,
+    resolve_precision,
+    total_steps,
+)
 from sct.run_dir import METRICS_FILE, open_run_dir
 from sct.step import BUCKET, Feeder, LossGuard, compile_step
 from sct.storage import DirLock, read_json, write_json
@@ -95,7 +101,7 @@ class _Run:
         if best is not None and best[0] > self.progress.best_score:
             self.progress.best_score, self.progress.best_step = best
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        self.batches_per_epoch = math.ceil(len(data.dataset) / cfg.optim.batch_size)
+        self.batches_per_epoch = batches_per_epoch(len(data.dataset), cfg.optim)
         self.last_save = time.monotonic()
         # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
         self.compiled = cfg.optim.compile

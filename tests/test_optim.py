@@ -7,7 +7,14 @@ import torch
 from torch import nn
 
 from sct.config import OptimConfig
-from sct.optim import build_optimizer, build_scheduler, parameter_groups, resolve_precision, total_steps
+from sct.optim import (
+    batches_per_epoch,
+    build_optimizer,
+    build_scheduler,
+    parameter_groups,
+    resolve_precision,
+    total_steps,
+)
 
 
 class _Block(nn.Module):
@@ -34,6 +41,15 @@ def test_frozen_parameters_are_left_out() -> None:
 def test_total_steps_keeps_the_last_smaller_batch() -> None:
     assert total_steps(10, OptimConfig(batch_size=4, epochs=3)) == 9
     assert total_steps(10, OptimConfig(batch_size=4, epochs=3, max_steps=5)) == 5
+
+
+@pytest.mark.parametrize(
+    ("n", "batch", "compile", "batches"),
+    [(10, 4, False, 3), (10, 4, True, 2), (8, 4, True, 2), (3, 4, True, 1), (3, 4, False, 1)],
+)
+def test_a_compiled_step_drops_the_smaller_last_batch(n: int, batch: int, compile: bool, batches: int) -> None:
+    cfg = OptimConfig(batch_size=batch, epochs=2, compile=compile)
+    assert batches_per_epoch(n, cfg) == batches and total_steps(n, cfg) == 2 * batches
 
 
 def test_warmup_then_linear_decay() -> None:
