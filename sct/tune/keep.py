@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from sct.checkpoint import MODEL_DIR
-from sct.metrics import PRIMARY
 from sct.storage import disk_usage
 
 if TYPE_CHECKING:  # the driver's flags import this module; the outcome module imports the driver
@@ -27,16 +26,15 @@ KEEP_MODELS: tuple[str, ...] = ("all", "best")
 
 
 def kept_trials(outcome: Outcome) -> set[str]:
-    """Ids of the trials whose model ``best`` keeps: the best finished trial of each group (ablation row or
-    the whole sweep), by the primary metric."""
-    best: dict[object, TrialEnd] = {}
+    """Ids of the trials whose model ``best`` keeps: per group (ablation row, or the whole sweep) the trial
+    :attr:`Outcome.best` picks, so the sweep keeps exactly the model logged as its best."""
+    from sct.tune.outcome import Outcome  # here: the outcome module imports the driver, which imports this one
+
+    groups: dict[object, list[TrialEnd]] = {}
     for trial in outcome.trials:
-        if trial.status != "finished" or PRIMARY not in trial.metrics:
-            continue
-        group = trial.config.get("row")
-        if group not in best or trial.metrics[PRIMARY] > best[group].metrics[PRIMARY]:
-            best[group] = trial
-    return {trial.trial_id for trial in best.values()}
+        groups.setdefault(trial.config.get("row"), []).append(trial)
+    best = (Outcome(group).best for group in groups.values())
+    return {trial.trial_id for trial in best if trial is not None}
 
 
 def prune_models(trials_root: Path, outcome: Outcome, keep: KeepModels) -> tuple[int, int]:

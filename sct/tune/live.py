@@ -174,11 +174,14 @@ def sweep_view(
                 self.last_draw, self.drawn = now, text
                 print(text + "\n", file=stream or sys.stdout, flush=True)
 
+        def update(self, trial: Any, status: str, result: dict | None = None) -> None:
+            self.board.update(trial.trial_id, trial.config, status, result, tag=experiment_tag(trial))
+
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self.board.update(trial.trial_id, trial.config, "RUNNING", tag=experiment_tag(trial))
+            self.update(trial, "RUNNING")
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-            self.board.update(trial.trial_id, trial.config, "RUNNING", result, tag=experiment_tag(trial))
+            self.update(trial, "RUNNING", result)
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self.board.complete(
@@ -186,13 +189,13 @@ def sweep_view(
             )
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self.board.update(trial.trial_id, trial.config, "ERROR", tag=experiment_tag(trial))
+            self.update(trial, "ERROR")
 
         def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
             for trial in trials:  # new (pending) trials, and Ray's status of those not ended by our hooks
                 row = self.board.rows.get(trial.trial_id)
                 if row is None or row.status not in ("done", "stopped", "error"):
-                    self.board.update(trial.trial_id, trial.config, str(trial.status), tag=experiment_tag(trial))
+                    self.update(trial, str(trial.status))
             self.draw()
 
         def on_experiment_end(self, trials: list, **info: Any) -> None:
