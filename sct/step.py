@@ -79,7 +79,7 @@ class Feeder:
         self.device, self.cuda = device, device.type == "cuda"
         self.stage = self.cuda if stage is None else stage
         self.buffers: list[dict[str, Tensor]] = [{} for _ in range(slots)]
-        self.events: list[torch.cuda.Event | None] = [None] * slots
+        self.events = [torch.cuda.Event() for _ in range(slots)] if self.cuda else []  # one per slot, reused
         self.turn = 0
 
     def __call__(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -87,9 +87,8 @@ class Feeder:
             return batch
         slot = self.turn % len(self.buffers)
         self.turn += 1
-        event = self.events[slot]
-        if event is not None:
-            event.synchronize()  # this set's last copies have left the buffers (long since, in practice)
+        if self.cuda:  # this set's last copies have left the buffers (long since, in practice; a no-op at first)
+            self.events[slot].synchronize()
         buffers, out = self.buffers[slot], {}
         for key, value in batch.items():
             buffer = buffers.get(key)
@@ -99,7 +98,6 @@ class Feeder:
             staged.copy_(value)
             out[key] = staged.to(self.device, non_blocking=True) if self.cuda else staged
         if self.cuda:
-            self.events[slot] = torch.cuda.Event()
             self.events[slot].record()
         return out
 
