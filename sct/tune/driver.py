@@ -185,6 +185,12 @@ class Experiment:
     def trials_root(self) -> Path:
         return self.path / TRIALS_DIR
 
+    @property
+    def artifacts(self) -> Path:
+        """The MLflow artifact root of a new experiment on a local store: its runs' files and logged models,
+        apart from other experiments' (so its footprint can be measured)."""
+        return self.storage / "mlartifacts" / self.name
+
     def open(self, resume: bool) -> None:
         """Lock the directory, then refuse to overwrite an existing experiment or resume a changed one."""
         self.lock = DirLock(self.path, f"experiment {self.name!r}").acquire()

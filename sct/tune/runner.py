@@ -77,9 +77,7 @@ def open_parent(spec: ExperimentSpec) -> None:
     local = uri.startswith(("sqlite:", "file:")) or "://" not in uri
     try:
         with DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
-            exp.state["experiment_id"] = tracking.ensure_experiment(
-                uri, exp.name, exp.storage / "mlartifacts" if local else None
-            )
+            exp.state["experiment_id"] = tracking.ensure_experiment(uri, exp.name, exp.artifacts if local else None)
             if "parent_run_id" not in exp.state:
                 tags = spec.tags | {"git.commit": tracking.git_commit()} | tracking.library_versions()
                 exp.state["parent_run_id"] = tracking.start_parent(uri, exp.state["experiment_id"], exp.name, tags)
@@ -178,8 +176,7 @@ def print_footprint(spec: ExperimentSpec) -> None:
     """Bytes this experiment keeps under --storage (its directory, local MLflow artifacts) and in Ray's temp dir."""
     exp, mb = spec.experiment, 1 << 20
     temp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
-    artifacts = exp.storage / "mlartifacts" / str(exp.state.get("experiment_id", ""))
-    kept = disk_usage(exp.path) + (disk_usage(artifacts) if artifacts.is_dir() else 0)
+    kept = disk_usage(exp.path) + disk_usage(exp.artifacts)
     ray_mb = disk_usage(temp) / mb
     print(f"disk: {kept / mb:.1f} MB under {exp.storage} for {exp.name}, {ray_mb:.1f} MB in Ray's temp dir {temp}")
 

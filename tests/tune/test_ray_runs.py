@@ -7,6 +7,7 @@ The smoke sweep runs the real trainer on the tiny BERT; the other runs use :mod:
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -59,7 +60,12 @@ def runs(storage: Path, experiment: str) -> tuple[object, list]:
 def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp_path, capsys) -> None:
     code = sweep.main(["bert-tiny", "--smoke", "--keep-models", "best", *common(tiny_model_dir, tmp_path)])
     assert code == 0
-    assert "--keep-models best: deleted 1 trial models" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--keep-models best: deleted 1 trial models" in out
+    printed = float(re.search(r"disk: ([0-9.]+) MB under", out).group(1))  # the summary's footprint line
+    artifacts = disk_usage(tmp_path / "mlartifacts")  # this storage holds this one experiment
+    assert artifacts > 100_000  # the best model, logged twice (a 32-d test model)
+    assert abs(printed - (disk_usage(tmp_path / "sweep-bert-tiny-smoke") + artifacts) / (1 << 20)) <= 0.05  # .1f
     parent, children = runs(tmp_path, "sweep-bert-tiny-smoke")
     assert len(children) == 2 and parent.info.status == "FINISHED"
     assert sorted(r.info.run_name.split()[0] for r in children) == ["t00", "t01"]  # numbered as Optuna's trials
