@@ -73,7 +73,7 @@ def test_every_variant_trains_two_steps(variant: dict, encoder: SentenceEncoder,
     before = {name: q.vectors.clone() for name, q in objective.queues.items()}
     for _ in range(2):
         out = objective(encoder, batch, teacher() if cfg.distilling else None)
-        assert torch.isfinite(out.loss) and out.parts["loss"] == pytest.approx(out.loss.item())
+        assert torch.isfinite(out.loss) and out.parts["loss"].item() == pytest.approx(out.loss.item())
         optimizer.zero_grad()
         out.loss.backward()
         optimizer.step()
@@ -93,7 +93,7 @@ def test_identical_views_without_dropout_give_zero_loss_at_step_zero(encoder, ba
     encoder.eval()
     out = objective(encoder, same)
     assert abs(out.loss.item()) < 1e-5
-    assert out.parts["loss_sct"] == pytest.approx(0.0, abs=1e-5)
+    assert out.parts["loss_sct"].item() == pytest.approx(0.0, abs=1e-5)
 
 
 def test_gradients_reach_encoder_and_head_never_reference_or_ema(encoder, batch) -> None:
@@ -152,7 +152,7 @@ def test_distillation_queues_and_modes(encoder, batch) -> None:
     assert set(cd.queues) == {"queue_1", "queue_2", "teacher_1", "teacher_2"}
     out = cd(encoder, batch, (t1, t2))
     torch.testing.assert_close(out.keys["teacher_2"], t2)
-    assert out.parts["loss"] == pytest.approx(out.parts["loss_sct"] + out.parts["loss_distill"], rel=1e-5)
+    torch.testing.assert_close(out.parts["loss"], out.parts["loss_sct"] + out.parts["loss_distill"], rtol=1e-5, atol=0)
 
     congen = SCTObjective(config({"teacher": "t", "loss": "congen", "mode": "distill_only"}), encoder)
     assert set(congen.queues) == {"teacher"} and not list(congen.head.parameters())
