@@ -6,7 +6,9 @@ A run directory holds:
   copy; optimiser, scheduler, grad scaler, RNG states, resolved config), ``progress.json`` and, written
   last, ``COMPLETE`` (the byte size of each file). A state without a matching ``COMPLETE`` is partial or
   corrupt: :func:`load_state` skips it with a warning naming the bad file and falls back to the previous
-  one. The newest :data:`KEEP_STATES` states are kept; a finished run deletes them all.
+  one. The newest :data:`KEEP_STATES` states are kept; a finished run deletes them all. A state holds only
+  tensors and plain values (RNG states included) and is loaded with ``weights_only=True``: a file planted on a
+  shared storage cannot run code in the process that resumes from it (it is skipped as unreadable).
 - ``model/``: the best model so far (weights only, loadable with ``SentenceTransformer(path)`` and
   ``AutoModel``), replaced on improvement, and ``best.json`` (its dev score and step), written after it.
 
@@ -62,7 +64,19 @@ class Progress:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every RNG stream the loop draws from, as plain values and tensors (loadable with ``weights_only=True``)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        "python": random.getstate(),  # (version, tuple of ints, None)
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),  # (624,) MT19937 words
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -70,7 +84,9 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    numpy = state["numpy"]
+    keys = numpy["keys"].numpy().astype(np.uint32)
+    np.random.set_state((numpy["kind"], keys, numpy["pos"], numpy["has_gauss"], numpy["gauss"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -106,8 +122,8 @@ def _read_state(path: Path) -> dict[str, Any]:
         if actual != size:
             raise UserError(f"{path / name}: {actual} bytes, expected {size} (truncated or missing)")
     read_json(path / PROGRESS_FILE)
-    try:
-        return torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
+    try:  # weights_only: a state file planted on a shared storage cannot run code in the process resuming it
+        return torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a corrupt archive
         raise UserError(f"{path / STATE_FILE}: unreadable ({type(err).__name__}: {err})") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 
@@ -91,3 +92,39 @@ def test_best_model_is_replaced_whole(tmp_path) -> None:
     assert read_best(tmp_path) == (12.5, 4)
     assert (tmp_path / "model" / "weights.txt").read_text() == "w4"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.json", "model"]
+
+
+class _Payload:
+    """Unpickling this runs code: what a writer of a shared storage could plant in a state file."""
+
+    def __init__(self, marker) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_state_file_that_would_run_code_is_refused_not_executed(tmp_path, caplog) -> None:
+    _save(tmp_path, 1)
+    _save(tmp_path, 2)
+    planted = state_dirs(tmp_path)[-1]
+    marker = tmp_path / "code-ran"
+    torch.save({"progress": {"step": 2}, "evil": _Payload(marker)}, planted / "state.pt")
+    (planted / "COMPLETE").write_text(
+        json.dumps({name: (planted / name).stat().st_size for name in ("state.pt", "progress.json")})
+    )
+    with caplog.at_level(logging.WARNING):
+        assert load_state(tmp_path)["progress"]["step"] == 1  # the planted state is skipped, the older one used
+    assert not marker.exists()
+    assert f"{planted / 'state.pt'}: unreadable" in caplog.text
+
+
+def test_a_state_loads_without_unpickling_code(tmp_path) -> None:
+    """Everything a real state holds (RNG states included) loads with ``weights_only=True``."""
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    save_state(tmp_path, {"model": model, "optimizer": optimizer}, Progress(step=3), {"optim": {"lr": 1e-3}})
+    state = torch.load(state_dirs(tmp_path)[-1] / "state.pt", weights_only=True)
+    assert state["progress"]["step"] == 3 and set(state["rng"]) >= {"python", "numpy", "torch"}

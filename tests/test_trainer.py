@@ -135,14 +135,14 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_model_dir, stsb_dir, t
     with pytest.raises(Killed):
         train(interrupted, kill_at_first_eval, show_progress=False)
     checkpoint = state_dirs(tmp_path / "b")[-1]
-    assert torch.load(checkpoint / "state.pt", weights_only=False)["progress"]["step"] == 2
+    assert torch.load(checkpoint / "state.pt", weights_only=True)["progress"]["step"] == 2
     metrics = train(interrupted, resume=True, show_progress=False)
     assert metrics["steps"] == 4
     a, b = (AutoModel.from_pretrained(tmp_path / run / "model") for run in ("a", "b"))
     for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         torch.testing.assert_close(pa, pb, msg=name)
-    a_state = torch.load(state_dirs(tmp_path / "a")[-1] / "state.pt", weights_only=False)
-    b_state = torch.load(state_dirs(tmp_path / "b")[-1] / "state.pt", weights_only=False)
+    a_state = torch.load(state_dirs(tmp_path / "a")[-1] / "state.pt", weights_only=True)
+    b_state = torch.load(state_dirs(tmp_path / "b")[-1] / "state.pt", weights_only=True)
     for key, value in a_state["objective"].items():  # queues and head continue exactly
         torch.testing.assert_close(value, b_state["objective"][key], msg=key)
 
