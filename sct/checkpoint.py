@@ -22,7 +22,7 @@ import logging
 import random
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,13 @@ class Progress:
     best_score: float = float("-inf")
     best_step: int = 0
     evals_since_best: int = 0
+    # The evaluation window under way: its mean loss and throughput are logged at the next evaluation, so a run
+    # resumed mid-window logs what an uninterrupted one logs.
+    window_loss: float = 0.0
+    window_steps: int = 0
+    window_examples: int = 0
+    window_seconds: float = 0.0
+    last_eval: dict[str, float] = field(default_factory=dict)  # the last evaluation's report, sent again on resume
 
     def record(self, score: float) -> bool:
         """Count one evaluation; True when ``score`` is a new best."""

@@ -158,6 +158,7 @@ class _Run:
         if not self.cfg.run.save_checkpoints:
             return None
         self.last_save = time.monotonic()
+        self.progress.window_loss = float(self.progress.window_loss)  # a device scalar on CUDA: read it now
         return save_state(self.out, self.modules, self.progress, self.config)
 
     def state_due(self) -> bool:
@@ -170,7 +171,6 @@ class _Run:
         self.encoder.train()
         if progress.record(score):
             save_best(self.out, lambda path: self.encoder.save(path, self.data.tokenizer), score, progress.step)
-        state_dir = self.save_state() if self.state_due() else None
         metrics = {
             M.STEP: float(progress.step),
             M.EPOCH: progress.step / self.batches_per_epoch,
@@ -181,6 +181,9 @@ class _Run:
             M.EXAMPLES_PER_S: examples_per_s,
         }
         log.info("step %d: %s", progress.step, {k: round(v, 4) for k, v in metrics.items()})
+        progress.last_eval = metrics  # a new window starts: a state written now resumes after this evaluation
+        progress.window_loss, progress.window_steps, progress.window_examples, progress.window_seconds = 0.0, 0, 0, 0.0
+        state_dir = self.save_state() if self.state_due() else None
         if self.report is not None:
             self.report(progress.step, metrics, state_dir)
         patience = self.cfg.optim.early_stopping_patience
@@ -191,14 +194,19 @@ class _Run:
         bar = tqdm(total=self.steps, initial=progress.step, desc="SCT", disable=not show_progress)
         self.encoder.train()
         self.objective.train()
-        loss_sum, count, examples, busy = 0.0, 0, 0, 0.0
+        if self.report is not None and progress.last_eval:  # resumed: its report may never have been delivered
+            self.report(int(progress.last_eval[M.STEP]), dict(progress.last_eval), None)
         batches = self.batches()
         while progress.step < self.steps:
             b, index, batch = next(batches)
             tick = time.perf_counter()
-            loss_sum, count = loss_sum + self.step(index, batch), count + 1
+            progress.window_loss = progress.window_loss + self.step(index, batch)  # a device scalar on CUDA
             progress.step, progress.batch_in_epoch = progress.step + 1, b + 1
-            examples, busy = examples + len(index), busy + time.perf_counter() - tick
+            progress.window_steps, progress.window_examples = (
+                progress.window_steps + 1,
+                progress.window_examples + len(index),
+            )
+            progress.window_seconds += time.perf_counter() - tick
             bar.update(1)
             if self.stop.is_set():
                 saved = self.save_state()
@@ -206,10 +214,9 @@ class _Run:
             if progress.batch_in_epoch == self.batches_per_epoch and progress.step < self.steps:
                 self.save_state()  # end of an epoch
             if progress.step % every == 0 or progress.step >= self.steps:
-                mean_loss = float(loss_sum) / count  # a device scalar on CUDA: read once per evaluation
-                stop = self.evaluate(mean_loss, examples / max(busy, 1e-9))
+                mean_loss = float(progress.window_loss) / progress.window_steps  # one host read per evaluation
+                stop = self.evaluate(mean_loss, progress.window_examples / max(progress.window_seconds, 1e-9))
                 bar.set_postfix(loss=f"{mean_loss:.4f}", best=f"{progress.best_score:.2f}")
-                loss_sum, count, examples, busy = 0.0, 0, 0, 0.0
                 if stop:
                     break
         bar.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -139,3 +140,52 @@ def test_second_run_on_a_locked_output_is_refused_then_ctrl_c_saves_and_resume_f
     resumed = [*argv(tiny_model_dir, stsb_dir, out, "--resume"), *forever, "--set", f"optim.max_steps={step + 2}"]
     assert train_cli.main(resumed) == 0
     assert (out / "metrics.json").is_file() and not state_dirs(out)
+
+
+def _signalled(args: list[str], tmp_path: Path, **env: str) -> int:
+    """``python -m sct.train`` through tests/signal_train.py (real SIGTERM/SIGKILL at chosen steps)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **env}
+    with open(tmp_path / f"child-{time.monotonic_ns()}.log", "w") as log:
+        proc = subprocess.run([sys.executable, "-m", "tests.signal_train", *args], env=full_env, stdout=log, stderr=log)
+    return proc.returncode
+
+
+def _evaluations(path: Path) -> dict[int, dict]:
+    """step -> metrics of every logged evaluation; an evaluation logged twice must be the same both times."""
+    out: dict[int, dict] = {}
+    for line in path.read_text().splitlines():
+        metrics = {k: v for k, v in json.loads(line).items() if k != "examples_per_s"}  # a speed, not a result
+        step = int(metrics["step"])
+        assert out.setdefault(step, metrics) == pytest.approx(metrics, abs=1e-6), step
+    return out
+
+
+def test_a_run_stopped_resumed_killed_and_resumed_equals_one_run(tiny_model_dir, stsb_dir, tmp_path) -> None:
+    """SIGTERM mid-window, resume, SIGKILL right after the next state written at an evaluation, resume: the same
+    evaluations (loss of each window included) and the same metrics.json as one uninterrupted run."""
+    # 5 batches per epoch, an evaluation every 6 steps: the SIGTERM state (step 8) lies mid-window; states at every
+    # evaluation and epoch end: the SIGKILL comes after the state of the evaluation at step 12.
+    steps = ["--max-steps", "30", "--set", "eval.every_steps=6", "--set", "run.checkpoint_every_s=0"]
+    one, cut = tmp_path / "one", tmp_path / "cut"
+    assert (
+        _signalled([*argv(tiny_model_dir, stsb_dir, one), *steps], tmp_path, EVAL_LOG=str(tmp_path / "one.jsonl")) == 0
+    )
+    log = str(tmp_path / "cut.jsonl")
+    assert (
+        _signalled([*argv(tiny_model_dir, stsb_dir, cut), *steps], tmp_path, EVAL_LOG=log, SIGTERM_AFTER_STEP="8")
+        == 130
+    )
+    assert [p.name for p in state_dirs(cut)][-1] == "step-000000008"
+    resume = [*argv(tiny_model_dir, stsb_dir, cut, "--resume"), *steps]
+    assert _signalled(resume, tmp_path, EVAL_LOG=log, SIGKILL_AFTER_STATE_AT="11") == -signal.SIGKILL
+    assert [p.name for p in state_dirs(cut)][-1] == "step-000000012"
+    assert _signalled(resume, tmp_path, EVAL_LOG=log) == 0
+
+    expected, got = _evaluations(tmp_path / "one.jsonl"), _evaluations(Path(log))
+    assert sorted(got) == sorted(expected) == [6, 12, 18, 24, 30]
+    for step in expected:
+        assert got[step] == pytest.approx(expected[step], abs=1e-6), step
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (one, cut)]
+    for m in metrics:
+        m.pop("train_seconds")
+    assert metrics[1] == pytest.approx(metrics[0], abs=1e-6)
