@@ -20,6 +20,7 @@ import yaml
 from sct.tune import tracking
 from sct.tune.hygiene import orphaned_agents
 from tests.conftest import FIXTURES, REPO
+from tests.tune.checks import assert_each_step_once
 from tests.tune.fake_trainer import DIVERGE_TAU, SLOW_EVAL_BATCH
 
 pytest.importorskip("ray")
@@ -85,8 +86,7 @@ def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(ti
     assert {r.info.status for r in children} <= {"FINISHED", "KILLED"}  # KILLED: stopped early by ASHA
     mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
     for run in children:
-        steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "stsb_dev")]
-        assert steps == sorted(set(steps)), (run.info.run_name, steps)  # no step logged twice
+        assert_each_step_once(mlflow, run.info.run_id)
     finished = [r for r in children if r.info.status == "FINISHED"]
     best = max(finished, key=lambda r: r.data.metrics["best_stsb_dev"])
     weights = (tmp_path / "killme" / "best_model" / "weights.txt").read_text()

@@ -20,6 +20,7 @@ from sct import ablate, report, sweep
 from sct.storage import disk_usage
 from sct.tune import tracking
 from tests.conftest import FIXTURES
+from tests.tune.checks import assert_each_step_once
 from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
 
 ray = pytest.importorskip("ray")
@@ -79,6 +80,7 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
         assert run.info.status in ("FINISHED", "KILLED")
         history = mlflow.get_metric_history(run.info.run_id, "best_stsb_dev")
         assert [m.step for m in history][:2] == [2, 4]
+        assert_each_step_once(mlflow, run.info.run_id)
         assert {"loss", "lr", "stsb_dev", "examples_per_s"} <= set(run.data.metrics)
     finished = [r for r in children if r.info.status == "FINISHED"]
     assert finished and all({"test_stsb", "test_avg"} <= set(r.data.metrics) for r in finished)
@@ -187,5 +189,6 @@ def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny
     for run in finished:
         steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "best_stsb_dev")]
         assert steps[0] == 2 and steps[-1] == 6 and "test_stsb" in run.data.metrics
+        assert_each_step_once(mlflow, run.info.run_id)
     assert "re-running the best config over 2 seeds" in out and "| best | 2 |" in out
     assert {r.data.tags["sct.seed"] for r in by_kind["seeds"]} == {"42", "43"}
