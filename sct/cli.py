@@ -5,7 +5,8 @@
   key and :func:`config_overrides` turns parsed flags into overrides (flags first, ``--set`` last).
 - :func:`run` is the error boundary: a :class:`~sct.errors.UserError` becomes exit code 2 and one line on
   stderr; Ctrl-C / SIGTERM (:class:`Interrupted`, ``KeyboardInterrupt``) one line and exit 130; anything
-  else is a crash (exit 1, traceback). ``--debug`` shows the traceback of a user error too.
+  else is a crash (exit 1, traceback). ``--debug`` shows the traceback of a user error too. Inside it SIGTERM
+  does what SIGINT does (:func:`sigterm_as_sigint`), whoever handles SIGINT at that moment.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], in
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     try:
-        return body(args)
+        with sigterm_as_sigint():
+            return body(args)
     except UserError as err:
         if debug:
             traceback.print_exc()
@@ -72,6 +74,37 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], in
         detail = f": {err}" if str(err) else ""
         print(f"{parser.prog}: interrupted{detail}", file=sys.stderr)
         return 130
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM runs whatever SIGINT runs now: Tune's graceful stop, the trainer's save-and-stop, or Ctrl-C's
+    KeyboardInterrupt (exit 130 at the boundary)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    elif handler != signal.SIG_IGN:
+        raise KeyboardInterrupt
+
+
+def forward_sigterm() -> None:
+    """Make SIGTERM (what Slurm, Kubernetes and systemd send) stop the process as Ctrl-C does. Called again
+    after ``ray.init``, which installs Ray's own SIGTERM handler (an abort, exit code 134)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm)
+
+
+@contextmanager
+def sigterm_as_sigint() -> Iterator[None]:
+    """While active, SIGTERM does what SIGINT does (:func:`forward_sigterm`); the previous handler comes back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    forward_sigterm()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

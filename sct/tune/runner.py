@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sct import cli
 from sct.config import SCTConfig
 from sct.errors import UserError
 from sct.storage import DirLock, disk_usage
@@ -103,6 +104,7 @@ def init_ray(address: str | None, dashboard: bool) -> None:
         ray.init(address=address or None, log_to_driver=True, include_dashboard=dashboard)
     except Exception as err:  # noqa: BLE001 - ConnectionError and friends
         raise UserError(f"--address {address}: cannot start or reach Ray: {err}") from None
+    cli.forward_sigterm()  # ray.init replaced it with Ray's handler, which aborts the driver (exit code 134)
 
 
 def effective_resources(resources: dict[str, float]) -> dict[str, float]:

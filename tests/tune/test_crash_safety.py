@@ -1,4 +1,4 @@
-"""A sweep driver SIGKILLed mid-run and resumed, a second driver on a held experiment, a diverged trial.
+"""A sweep driver SIGKILLed mid-run, resumed and SIGTERMed, a second driver on a held experiment, a diverged trial.
 
 The driver runs as a subprocess (its own local Ray), as a user runs it; the stand-in trainer
 (:mod:`tests.tune.fake_trainer`) keeps each trial a few seconds long. After ``--resume``: one child run per
@@ -59,7 +59,9 @@ def sweep_runs(storage: Path, experiment: str) -> tuple[object, list]:
     return parents[0], [r for r in runs if r.data.tags.get(tracking.PARENT_TAG) == parents[0].info.run_id]
 
 
-def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(tiny_model_dir, tmp_path) -> None:
+def test_sigkilled_then_sigtermed_driver_resumes_exactly_once_and_a_second_driver_is_refused(
+    tiny_model_dir, tmp_path
+) -> None:
     args = ["sct.sweep", "bert-tiny", "--smoke", "--num-samples", "4", "--max-concurrent", "2"]
     args += ["--experiment", "killme", *common(tiny_model_dir, tmp_path), "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
     log = tmp_path / "driver.log"
@@ -77,6 +79,21 @@ def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(ti
         first.wait(timeout=60)
     finally:
         first.kill()
+    cache = tmp_path / "cache"
+
+    def attempts() -> int:  # trial attempts started so far (the fake trainer logs each one's first step)
+        return sum(len(p.read_text().split()) for p in cache.glob("starts-*"))
+
+    before = attempts()
+    stopped = driver([*args, "--resume"], log)  # what Slurm, Kubernetes or systemd send: SIGTERM
+    try:
+        wait_until(lambda: attempts() > before, stopped)
+        stopped.send_signal(signal.SIGTERM)
+        assert stopped.wait(timeout=120) == 130, log.read_text()[-3000:]
+    finally:
+        stopped.kill()
+    text = log.read_text()
+    assert "continue with --resume" in text and "SIGTERM received" not in text  # our stop, not Ray's abort
     resumed = driver([*args, "--resume"], log)
     assert resumed.wait(timeout=600) == 0, log.read_text()[-3000:]
 
