@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import socket
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,18 +193,23 @@ class Experiment:
         return self.storage / "mlartifacts" / self.name
 
     def open(self, resume: bool) -> None:
-        """Lock the directory, then refuse to overwrite an existing experiment or resume a changed one."""
+        """Lock the directory, then refuse to overwrite an existing experiment or resume a changed one. A new
+        experiment's fingerprint is written at once, with the id that tags its MLflow parent run."""
+        existed = self.path.is_dir()
         self.lock = DirLock(self.path, f"experiment {self.name!r}").acquire()
         try:
-            self._check(resume)
+            self._check(resume, existed)
         except UserError:
             self.close()
             raise
+        if "instance" not in self.state:
+            self.state["instance"] = uuid.uuid4().hex
+            self.save()
 
-    def _check(self, resume: bool) -> None:
+    def _check(self, resume: bool, existed: bool) -> None:
         file = self.path / FINGERPRINT_FILE
         if not file.is_file():
-            if resume:
+            if resume and not existed:  # a directory without a fingerprint: killed while it started, resumed
                 raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")
             return
         if not resume:

@@ -114,7 +114,8 @@ class SweepBoard:
         """The row of ``trial_id``, created on first sight with the trial's searched values (``tag``: Ray's
         ``experiment_tag``, which numbers a searcher's trials)."""
         if trial_id not in self.rows:
-            index = trial_index(trial_id, tag)
+            number = config.get("trial")  # a sweep trial's number in the study, set by the searcher
+            index = int(number) if number is not None else trial_index(trial_id, tag)
             name = trial_label(index, self.total) if index is not None else trial_id
             self.rows[trial_id] = TrialRow(name, values=self._values(config))
         return self.rows[trial_id]

@@ -1,8 +1,9 @@
 """The driver-side MLflow writer: a Ray Tune callback that keeps one child run per trial, exactly once.
 
 On a trial's first result after this driver started (a new trial, a retried one, or any trial after
-``--resume``), its child run is found by the Ray trial id tag or created, and the last evaluation step
-already logged is read back; later results log only newer steps. The final result logs the test scores
+``--resume``), its child run is found by the trial's key (tag ``sct.trial``: ``t03``, ``contrastive-s43``;
+not Ray's trial id, which a new Ray session changes) or created, and the last evaluation step already logged
+is read back; later results log only newer steps. The final result logs the test scores
 once. Ending a trial sets the run's status: FINISHED (trained to the end), FAILED with tag ``sct.failure``
 (diverged / invalid / crash, the reason in ``sct.failure_reason`` and ``error.txt``) or KILLED with
 ``sct.early_stopped`` (stopped by the scheduler).
@@ -16,7 +17,7 @@ from typing import Any
 from sct import metrics as M
 from sct.config_io import flatten
 from sct.tune import naming, tracking
-from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, TrialPayload, trial_config, trial_dir
+from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, TrialPayload, trial_config, trial_dir, trial_key
 
 # Logged once, with the final result. Not best_stsb_dev: its final value is the last evaluation's, logged there.
 FINAL_KEYS = (M.BEST_STEP, M.TRAIN_SECONDS)
@@ -50,52 +51,52 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
         return self._client
 
     def run_id(self, trial: Any) -> str:
-        """The trial's child run: cached, found by its trial id tag, or created (with params and tags)."""
-        trial_id = trial.trial_id
-        if trial_id in self._runs:
-            return self._runs[trial_id]
+        """The trial's child run: cached, found by its key tag (:func:`trial_key`, the same for every attempt
+        and Ray session), or created (with params and tags)."""
+        key = trial_key(trial.config)
+        if key in self._runs:
+            return self._runs[key]
         found = self.mlflow.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.`{tracking.PARENT_TAG}` = '{self.parent_id}' and "
-            f"tags.`{tracking.TRIAL_TAG}` = '{trial_id}'",
+            filter_string=f"tags.`{tracking.PARENT_TAG}` = '{self.parent_id}' and tags.`{tracking.KEY_TAG}` = '{key}'",
             max_results=1,
         )
         if found:
             run = found[0]
             history = self.mlflow.get_metric_history(run.info.run_id, M.STSB_DEV)
-            self._last_step[trial_id] = max((m.step for m in history), default=0)
+            self._last_step[key] = max((m.step for m in history), default=0)
             if M.TEST_AVG in run.data.metrics or M.BEST_STEP in run.data.metrics:
-                self._final_logged.add(trial_id)
+                self._final_logged.add(key)
             if run.info.status != "RUNNING":
                 self.mlflow.update_run(run.info.run_id, status="RUNNING")
-            self._runs[trial_id] = run.info.run_id
+            self._runs[key] = run.info.run_id
             return run.info.run_id
-        cfg = trial_config(trial.config, trial_id)
+        cfg = trial_config(trial.config)
         choices = {k: v for k, v in trial.config.items() if k != "sct"}
         kind, tag = TrialPayload.of(trial.config).kind, naming.experiment_tag(trial)
-        name = naming.trial_run_name(kind, trial_id, choices, total=self.total, experiment_tag=tag)
-        tags = {tracking.PARENT_TAG: self.parent_id, tracking.TRIAL_TAG: trial_id, "ray.trial_name": str(trial)}
-        tags |= tracking.trial_tags(trial.config, cfg.optim.seed)
+        name = naming.trial_run_name(kind, trial.trial_id, choices, total=self.total, experiment_tag=tag)
+        tags = {tracking.PARENT_TAG: self.parent_id, tracking.KEY_TAG: key, tracking.TRIAL_TAG: trial.trial_id}
+        tags |= {"ray.trial_name": str(trial)} | tracking.trial_tags(trial.config, cfg.optim.seed)
         run = self.mlflow.create_run(self.experiment_id, run_name=name, tags=tags)
         tracking.log_params(self.mlflow, run.info.run_id, flatten(cfg))
-        self._runs[trial_id], self._last_step[trial_id] = run.info.run_id, 0
+        self._runs[key], self._last_step[key] = run.info.run_id, 0
         return run.info.run_id
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        run_id = self.run_id(trial)
+        run_id, key = self.run_id(trial), trial_key(trial.config)
         if FAILURE in result:
             return
         if DONE in result:
-            if trial.trial_id not in self._final_logged:
+            if key not in self._final_logged:
                 final = {k: v for k, v in result.items() if k.startswith("test_") or k in FINAL_KEYS}
                 tracking.log_metrics(self.mlflow, run_id, final, int(result.get(M.STEPS, 0)))
-                self._final_logged.add(trial.trial_id)
+                self._final_logged.add(key)
             return
         step = int(result.get(M.STEP, 0))
-        if step > self._last_step.get(trial.trial_id, 0):
+        if step > self._last_step.get(key, 0):
             metrics = {k: result[k] for k in M.EVAL_KEYS if k in result and k != M.STEP}
             tracking.log_metrics(self.mlflow, run_id, metrics, step)
-            self._last_step[trial.trial_id] = step
+            self._last_step[key] = step
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = self.run_id(trial)
@@ -122,7 +123,7 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
 
     def log_trial_files(self, trial: Any, run_id: str) -> None:
         """The trial's final ``metrics.json`` and resolved ``config.yaml`` as run artifacts."""
-        folder = trial_dir(trial.config, trial.trial_id)
+        folder = trial_dir(trial.config)
         for name in ("metrics.json", "config.yaml"):
             if (folder / name).is_file():
                 self.mlflow.log_artifact(run_id, str(folder / name))

@@ -126,11 +126,13 @@ def trial_run_name(
     """The child-run name of one Tune trial, from plain values: the trainable's one call.
 
     ``kind`` is ``sweep``, ``ablation`` or ``seeds``; ``choices`` the trial's own config entries (the
-    searched flat keys for a sweep, ``row`` and ``seed`` for a grid). The sweep's trial number is its creation
-    order (:func:`trial_index`, from ``trial_id`` or the trial's ``experiment_tag``).
+    searched flat keys and ``trial`` for a sweep, ``row`` and ``seed`` for a grid). The sweep's trial number is
+    its number in the Optuna study (``trial``), else its creation order (:func:`trial_index`, from ``trial_id``
+    or the trial's ``experiment_tag``).
     """
     if kind == "sweep":
-        index = trial_index(trial_id, experiment_tag)
+        number = choices.get("trial")  # the study's trial number, set by the searcher
+        index = int(number) if number is not None else trial_index(trial_id, experiment_tag)
         values = {k: v for k, v in choices.items() if "." in k}
         return (
             sweep_run_name(index, values, total=total) if index is not None else f"{trial_id} {format_values(values)}"

@@ -1,7 +1,7 @@
 """What a finished ``Tuner.fit`` produced, read from the ``ResultGrid`` alone: who finished, failed, stopped.
 
 The run was *interrupted* (Ctrl-C, SIGUSR1) when a trial never reached a terminal state: :func:`end_log`
-records each trial that completed or errored (``trials_ended.txt``, kept across resumes), since Ray marks
+records each trial (by key) that completed or errored (``trials_ended.txt``, kept across resumes), since Ray marks
 every live trial TERMINATED while shutting down and the grid alone cannot tell.
 
 A trial *finished* when its last result carries ``done_training``; it *diverged*/was *invalid* when it carries
@@ -19,13 +19,13 @@ from typing import Any
 from sct.checkpoint import MODEL_DIR
 from sct.metrics import PRIMARY
 from sct.tune.driver import Experiment
-from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON
+from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, trial_key
 
 ENDED_FILE = "trials_ended.txt"
 
 
 def end_log(exp: Experiment) -> Any:
-    """A Tune callback appending the id of every trial that reached a terminal state (completed or errored)."""
+    """A Tune callback appending the key of every trial that reached a terminal state (completed or errored)."""
     from ray.tune import Callback
 
     class EndLog(Callback):
@@ -34,7 +34,7 @@ def end_log(exp: Experiment) -> Any:
 
         def _log(self, trial: Any) -> None:
             with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(trial.trial_id + "\n")
+                handle.write(trial_key(trial.config) + "\n")
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._log(trial)
@@ -52,7 +52,7 @@ def ended_trials(exp: Experiment) -> set[str]:
 
 @dataclass
 class TrialEnd:
-    trial_id: str
+    trial_id: str  # the trial's key (sct.tune.trainable.trial_key): its directory's name
     status: str  # finished | diverged | invalid | crashed | stopped
     metrics: dict[str, Any]
     config: dict[str, Any]
@@ -70,7 +70,8 @@ class Outcome:
         trials = []
         for result in grid:
             metrics = dict(result.metrics or {})
-            trial_id = str(metrics.get("trial_id") or Path(result.path).name.split("_")[2])
+            # a trial that never reported has no config here: it never ended, so Ray's name for it will do
+            trial_id = trial_key(result.config) if result.config else Path(result.path).name
             if result.error is not None:
                 lines = [line for line in str(result.error).strip().splitlines() if line.strip()]
                 end = TrialEnd(trial_id, "crashed", metrics, result.config, lines[-1] if lines else "error")

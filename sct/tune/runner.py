@@ -10,6 +10,7 @@ ended (diverged ones are results), 1 when a trial crashed, 130 when the run was 
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import tempfile
 from collections.abc import Callable
@@ -79,9 +80,13 @@ def open_parent(spec: ExperimentSpec) -> None:
     try:
         with DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
             exp.state["experiment_id"] = tracking.ensure_experiment(uri, exp.name, exp.artifacts if local else None)
-            if "parent_run_id" not in exp.state:
-                tags = spec.tags | {"git.commit": tracking.git_commit()} | tracking.library_versions()
-                exp.state["parent_run_id"] = tracking.start_parent(uri, exp.state["experiment_id"], exp.name, tags)
+            if "parent_run_id" not in exp.state:  # new, or killed before its id was saved: found by instance
+                instance = {tracking.INSTANCE_TAG: exp.state["instance"]}
+                found = tracking.find_parent(uri, exp.state["experiment_id"], instance)
+                tags = spec.tags | instance | {"git.commit": tracking.git_commit()} | tracking.library_versions()
+                exp.state["parent_run_id"] = found or tracking.start_parent(
+                    uri, exp.state["experiment_id"], exp.name, tags
+                )
             else:
                 tracking.client(uri).update_run(exp.state["parent_run_id"], status="RUNNING")
     except UserError:
@@ -124,7 +129,7 @@ def _trainable(spec: ExperimentSpec) -> Any:
     return tune.with_resources(sct_trainable, dict(spec.resources))  # cpu, gpu and any custom resources
 
 
-def _callbacks(spec: ExperimentSpec) -> list[Any]:
+def _callbacks(spec: ExperimentSpec, *extra: Any) -> list[Any]:
     from sct.tune.live import sweep_view
     from sct.tune.mlflow_trials import MlflowTrials
     from sct.tune.outcome import end_log
@@ -132,34 +137,59 @@ def _callbacks(spec: ExperimentSpec) -> list[Any]:
     state, exp = spec.experiment.state, spec.experiment
     mlflow = MlflowTrials(exp.tracking_uri, state["experiment_id"], state["parent_run_id"], spec.num_samples)
     keys = [p.key for p in spec.search.space.params] if isinstance(spec.search, OptunaPlan) else None
-    return [mlflow, end_log(exp), sweep_view(spec.num_samples, keys=keys)]
+    return [*extra, mlflow, end_log(exp), sweep_view(spec.num_samples, keys=keys)]
 
 
 def build_tuner(spec: ExperimentSpec) -> Any:
+    """A new Tuner; a sweep's trials are the Optuna study's (:mod:`sct.tune.search`), a grid's rows x seeds."""
     from ray import tune
 
+    exp = spec.experiment
+    if isinstance(spec.search, GridPlan):
+        tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=spec.max_concurrent)
+        callbacks = _callbacks(spec)
+    else:
+        from sct.tune.search import Asha, SweepSearch, SyncSearch
+
+        plan, every = spec.search, int(spec.payload.base["eval"]["every_steps"])
+        searcher = SweepSearch(
+            plan.space, exp.path / "optuna.db", exp.name, plan.seed, spec.num_samples, spec.max_concurrent
+        )
+        # num_samples -1: the searcher says when the sweep is complete (it may hand a trial to Ray again)
+        tune_config = tune.TuneConfig(search_alg=searcher, scheduler=Asha(plan.space, exp.path, every), num_samples=-1)
+        callbacks = _callbacks(spec, SyncSearch(searcher))
     run_config = tune.RunConfig(
-        storage_path=str(spec.experiment.storage),
-        name=spec.experiment.name,
+        storage_path=str(exp.storage),
+        name=exp.name,
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         failure_config=tune.FailureConfig(max_failures=1),
-        callbacks=_callbacks(spec),
+        callbacks=callbacks,
         verbose=1 if spec.verbose else 0,  # the live view (sct.tune.live) replaces Ray's own table
     )
-    param_space: dict[str, Any] = {"sct": spec.payload.to_config()}
-    if isinstance(spec.search, GridPlan):
-        param_space |= {"row": tune.grid_search(spec.search.rows), "seed": tune.grid_search(spec.search.seeds)}
-        tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=spec.max_concurrent)
-    else:
-        from sct.tune.search import asha, optuna_search
+    return tune.Tuner(_trainable(spec), param_space=_param_space(spec), tune_config=tune_config, run_config=run_config)
 
-        tune_config = tune.TuneConfig(
-            search_alg=optuna_search(spec.search.space, spec.experiment, spec.search.seed),
-            scheduler=asha(spec.search.space),
-            num_samples=spec.num_samples,
-            max_concurrent_trials=spec.max_concurrent,
-        )
-    return tune.Tuner(_trainable(spec), param_space=param_space, tune_config=tune_config, run_config=run_config)
+
+def _param_space(spec: ExperimentSpec) -> dict[str, Any]:
+    """What every trial's config holds (Ray does not keep it: a restored Tuner is given it again)."""
+    from ray import tune
+
+    space: dict[str, Any] = {"sct": spec.payload.to_config()}
+    if isinstance(spec.search, GridPlan):
+        space |= {"row": tune.grid_search(spec.search.rows), "seed": tune.grid_search(spec.search.seeds)}
+    return space
+
+
+def restorable(path: Path) -> bool:
+    """Whether Ray can restore the experiment at ``path``: a complete ``tuner.pkl`` (Ray creates it empty, then
+    writes it) and an experiment state (Ray's first comes seconds later). Otherwise a new Tuner starts the
+    experiment afresh in Ray, and its trials, MLflow runs and Optuna study continue under their own names
+    (:func:`sct.tune.trainable.trial_key`). A later Ray file cut by a kill makes Ray itself start afresh."""
+    try:
+        with open(path / "tuner.pkl", "rb") as handle:
+            pickle.load(handle)
+    except Exception:  # noqa: BLE001 - missing, or cut by a kill: EOFError, UnpicklingError...
+        return False
+    return any(path.glob("experiment_state-*.json"))
 
 
 def fit(spec: ExperimentSpec, resume: bool) -> Any:
@@ -167,8 +197,10 @@ def fit(spec: ExperimentSpec, resume: bool) -> Any:
     from ray import tune
 
     path = spec.experiment.path
-    if resume and tune.Tuner.can_restore(str(path)):
-        tuner = tune.Tuner.restore(str(path), trainable=_trainable(spec), resume_errored=True)
+    if resume and restorable(path):
+        tuner = tune.Tuner.restore(
+            str(path), trainable=_trainable(spec), param_space=_param_space(spec), resume_errored=True
+        )
     else:
         tuner = build_tuner(spec)
     return tuner.fit()

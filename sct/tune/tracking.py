@@ -3,7 +3,7 @@
 The driver is the only process that writes to MLflow: :class:`MlflowTrials` is a Ray Tune callback that
 turns each trial's results into its child run (tag ``mlflow.parentRunId``). Trials never need to reach the
 tracking store, a sqlite file has one writer per experiment, and logging is exactly-once: a trial's run is
-found again by its Ray trial id (after a retry or a driver restart) and only evaluation steps after the last
+found again by its key (after a retry, a driver restart or a new Ray session) and only evaluation steps after the last
 one logged are written, so no metric step appears twice.
 """
 
@@ -20,7 +20,9 @@ from typing import Any
 from sct.tune.trainable import TrialPayload
 
 PARENT_TAG = "mlflow.parentRunId"
-TRIAL_TAG = "ray.trial_id"
+TRIAL_TAG = "ray.trial_id"  # the Ray trial id of the run's first attempt (informational)
+INSTANCE_TAG = "sct.instance"  # a parent run's experiment instance (sct_experiment.json): finds it again
+KEY_TAG = "sct.trial"  # the trial's name in its experiment (sct.tune.trainable.trial_key): finds its run again
 
 
 def default_tracking_uri(storage: Path) -> str:
@@ -77,6 +79,13 @@ def start_parent(uri: str, experiment_id: str, name: str, tags: dict[str, str]) 
     """Create the driver's parent run (status RUNNING) and return its id."""
     run = client(uri).create_run(experiment_id, run_name=name, tags={"sct.role": "parent", **tags})
     return run.info.run_id
+
+
+def find_parent(uri: str, experiment_id: str, tags: dict[str, str]) -> str | None:
+    """The id of the parent run carrying ``tags`` (any status), or None."""
+    condition = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+    runs = client(uri).search_runs([experiment_id], filter_string=f"tags.`sct.role` = 'parent' and {condition}")
+    return runs[0].info.run_id if runs else None
 
 
 def child_runs(uri: str, experiment_id: str, parent_id: str) -> list[Any]:

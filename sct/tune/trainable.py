@@ -1,12 +1,14 @@
 """The Ray Tune function trainable: one SCT training run per trial, its state under ``--storage``.
 
 A trial's config has the typed :class:`TrialPayload` under ``"sct"`` (the resolved base config, all paths
-absolute, and where trials live) and the trial's own choices: flat config keys from Optuna
-(``"optim.lr": 3e-4``) or, for grids, ``row`` and ``seed``. The trial trains with
-:func:`sct.trainer.train` in ``<experiment>/trials/<trial id>/`` — the same path on every node, outside Ray's
-session directory — so a retried worker, a restored driver or a new Ray session continues from the run's
-newest valid state. Ray receives only a tiny checkpoint (the step and the state's path) when a state was
-written. MLflow is written by the driver (:mod:`sct.tune.tracking`), never here.
+absolute, and where trials live) and the trial's own choices: flat config keys and the study's trial number
+from the searcher (``"optim.lr": 3e-4``, ``"trial": 3``) or, for grids, ``row`` and ``seed``. Those choices
+name the trial (:func:`trial_key`: ``t03``, ``contrastive-s43``), not Ray's trial id, which changes when Ray
+starts the trial again in a new experiment session. The trial trains with :func:`sct.trainer.train` in
+``<experiment>/trials/<key>/`` — the same path on every node, outside Ray's session directory — so a retried
+worker, a restored driver or a new Ray session continues from the run's newest valid state. Ray receives
+only a tiny checkpoint (the step and the state's path) when a state was written. MLflow is written by the
+driver (:mod:`sct.tune.tracking`), never here.
 
 Deterministic failures are results, not crashes: a diverged run (NaN/inf loss) or an invalid config ends the
 trial normally with :data:`FAILURE` in its last result, so Ray does not retry it and the searcher is told the
@@ -29,6 +31,7 @@ from sct.config_io import apply_overrides, config_from_dict
 FAILURE = "sct_failure"  # result key: "diverged" or "invalid", with the reason under FAILURE_REASON
 FAILURE_REASON = "sct_failure_reason"
 DONE = "done_training"  # result key of the final result of a trial that trained to its end
+TRIAL_NUMBER = "trial"  # config key: a sweep trial's number in the Optuna study (set by the searcher)
 
 
 @dataclass(frozen=True)
@@ -63,15 +66,25 @@ def trial_overrides(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def trial_dir(config: dict[str, Any], trial_id: str) -> Path:
-    return Path(TrialPayload.of(config).trials_root) / trial_id
+def trial_key(config: dict[str, Any]) -> str:
+    """The trial's name in its experiment, the same for every attempt, driver and Ray session: ``t03`` for the
+    sweep's study trial 3, ``<row>-s<seed>`` for a grid cell. It names the trial's directory and MLflow run."""
+    from sct.tune.naming import trial_label
+
+    if TRIAL_NUMBER in config:
+        return trial_label(int(config[TRIAL_NUMBER]))
+    return f"{config['row']}-s{int(config['seed'])}"
 
 
-def trial_config(config: dict[str, Any], trial_id: str) -> SCTConfig:
+def trial_dir(config: dict[str, Any]) -> Path:
+    return Path(TrialPayload.of(config).trials_root) / trial_key(config)
+
+
+def trial_config(config: dict[str, Any]) -> SCTConfig:
     """The resolved config of one trial, writing into its directory under the experiment."""
     cfg = config_from_dict(TrialPayload.of(config).base, "sct_base")
     cfg = apply_overrides(cfg, trial_overrides(config), "trial")
-    return apply_overrides(cfg, {"run.output_dir": str(trial_dir(config, trial_id))}, "trial")
+    return apply_overrides(cfg, {"run.output_dir": str(trial_dir(config))}, "trial")
 
 
 def resolve_train_fn(spec: str) -> Callable[..., dict[str, float]]:
@@ -93,9 +106,8 @@ def sct_trainable(config: dict[str, Any]) -> None:
 
     hf_logging.disable_progress_bar()  # trial output is forwarded to the driver's terminal: no bars
     payload = TrialPayload.of(config)
-    trial_id = tune.get_context().get_trial_id()
     torch.set_num_threads(max(1, int(payload.cpus)))
-    run_dir = trial_dir(config, trial_id)
+    run_dir = trial_dir(config)
     resume = bool(state_dirs(run_dir)) or (run_dir / METRICS_FILE).is_file()
 
     def report(step: int, metrics: dict[str, float], state_dir: Path | None) -> None:
@@ -108,7 +120,7 @@ def sct_trainable(config: dict[str, Any]) -> None:
 
     train = resolve_train_fn(payload.train_fn)
     try:
-        cfg = trial_config(config, trial_id)
+        cfg = trial_config(config)
         result = train(cfg, report, resume=resume, overwrite=True, show_progress=False)  # Ray logs: no bars
     except FloatingPointError as err:
         tune.report({FAILURE: "diverged", FAILURE_REASON: str(err)})

@@ -4,7 +4,7 @@ Behaviour is chosen by config values no real run uses: ``method.tau_ref == 0.013
 diverges (FloatingPointError), and
 ``eval.batch_size == 7`` sleeps between evaluations and drops a marker file in ``data.cache_dir`` after the
 first checkpoint, so a test can interrupt the driver while a trial is half-way (each attempt appends the step
-it starts from to ``starts-<trial>`` there). ``eval.batch_size == 9``
+it starts from to ``starts-<trial>`` there, and writes its process id to ``pid-<trial>``). ``eval.batch_size == 9``
 SIGKILLs the trial's own worker process once per trial (like an OOM kill or a lost node), right after its
 first checkpoint was reported, and records in ``data.cache_dir`` which attempt resumed from a checkpoint.
 """
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from sct.config import SCTConfig
+from sct.storage import write_dir, write_json
 
 FAIL_TAU = 0.013
 DIVERGE_TAU = 0.017
@@ -37,18 +38,21 @@ def train(
         raise FloatingPointError("loss is nan at step 2: training diverged (fake)")
     out = Path(cfg.run.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    step0, best, best_step = 0, float("-inf"), 0
+    step0, best, best_step, last = 0, float("-inf"), 0, None
     states = sorted((out / "state").glob("step-*"))
     resume_from = states[-1] if resume and states else None
     if resume_from is not None:
         state = json.loads((resume_from / "state.json").read_text())
-        step0, best, best_step = state["step"], state["best"], state["step"]
+        step0, best, best_step, last = state["step"], state["best"], state["step"], state.get("metrics")
+    if report is not None and last is not None:  # as the real trainer: the last evaluation is sent again
+        report(step0, last, None)
     total, every = cfg.optim.max_steps or 6, cfg.eval.every_steps
     slow = cfg.eval.batch_size == SLOW_EVAL_BATCH
     trial = out.name
-    if slow:  # one line per attempt: the step it started from
+    if slow:  # one line per attempt: the step it started from; and the attempt's process, to be killed
         with open(Path(cfg.data.cache_dir, f"starts-{trial}"), "a") as starts:
             starts.write(f"{step0}\n")
+        Path(cfg.data.cache_dir, f"pid-{trial}").write_text(str(os.getpid()))
     if cfg.eval.batch_size == KILL_EVAL_BATCH and resume_from is not None:
         Path(cfg.data.cache_dir, f"resumed-{trial}").write_text(str(step0))
     for step in range(step0 + every, total + 1, every):
@@ -58,11 +62,6 @@ def train(
         improved = score > best
         if improved:
             best, best_step = score, step
-            (out / "model").mkdir(parents=True, exist_ok=True)
-            (out / "model" / "weights.txt").write_text(f"{score}\n")
-            state_dir = out / "state" / f"step-{step:09d}"
-            state_dir.mkdir(parents=True, exist_ok=True)
-            (state_dir / "state.json").write_text(json.dumps({"step": step, "best": best}))
         metrics = {
             "step": float(step),
             "epoch": 0.0,
@@ -72,6 +71,12 @@ def train(
             "best_stsb_dev": best,
             "examples_per_s": 100.0,
         }
+        if improved:  # written whole or not at all, as sct.checkpoint does: a kill never leaves half of one
+            write_dir(out / "model", lambda tmp, s=score: (tmp / "weights.txt").write_text(f"{s}\n"))
+            state = {"step": step, "best": best, "metrics": metrics}
+            state_dir = write_dir(
+                out / "state" / f"step-{step:09d}", lambda tmp, s=state: write_json(tmp / "state.json", s)
+            )
         if report is not None:
             report(step, metrics, state_dir if improved else None)
         killed = Path(cfg.data.cache_dir, f"killed-{trial}")
@@ -80,7 +85,7 @@ def train(
             os.kill(os.getpid(), signal.SIGKILL)
         if slow and improved:
             Path(cfg.data.cache_dir, f"marker-{trial}").write_text(str(step))
-    (out / "metrics.json").write_text(json.dumps({"best_stsb_dev": best}))
+    write_json(out / "metrics.json", {"best_stsb_dev": best})
     return {
         "best_stsb_dev": best,
         "best_step": float(best_step),

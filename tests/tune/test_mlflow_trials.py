@@ -19,7 +19,7 @@ pytest.importorskip("ray")
 
 def _trial(tmp_path: Path, trial_id: str = "abc00001") -> SimpleNamespace:
     payload = TrialPayload(base=config_to_dict(SCTConfig()), kind="sweep", trials_root=str(tmp_path / "trials"))
-    config = {"sct": payload.to_config(), "optim.lr": 3e-4}
+    config = {"sct": payload.to_config(), "optim.lr": 3e-4, "trial": 0}
     return SimpleNamespace(trial_id=trial_id, config=config, experiment_tag="1_optim.lr=0.0003", last_result={})
 
 
@@ -42,7 +42,8 @@ def test_a_finished_trial_logs_every_key_once_per_step(tmp_path) -> None:
     trial.last_result = final
     writer.on_trial_complete(0, [], trial)
 
-    again = MlflowTrials(uri, experiment_id, parent, 1)  # a restarted driver, the trial resumed from step 4
+    again = MlflowTrials(uri, experiment_id, parent, 1)  # a restarted driver, the trial resumed from step 4 ...
+    trial = _trial(tmp_path, "def00002")  # ... in a new Ray session: another Ray trial id, the same trial
     for step in (4, 6):
         again.on_trial_result(0, [], trial, _evaluation(step))
     again.on_trial_result(0, [], trial, final)
@@ -52,3 +53,4 @@ def test_a_finished_trial_logs_every_key_once_per_step(tmp_path) -> None:
     assert_each_step_once(mlflow, run.info.run_id)
     assert [m.step for m in mlflow.get_metric_history(run.info.run_id, M.BEST_STSB_DEV)] == [2, 4, 6]
     assert run.data.metrics["test_stsb"] == 40.0 and run.data.metrics[M.BEST_STEP] == 6.0
+    assert run.info.run_name.startswith("t00 lr=3e-4") and run.data.tags[tracking.KEY_TAG] == "t00"

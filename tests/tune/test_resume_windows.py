@@ -1,0 +1,152 @@
+"""A sweep resumed from the moments a kill can hit: Ray's files cut or missing, trials the study asked that Ray
+lost, ASHA decisions taken before the interruption (marker ``chaos``: minutes; ``.ci/run`` runs it).
+
+The driver runs in-process on one local Ray; what a SIGKILL at a given moment leaves on disk is made by
+interrupting the sweep (SIGUSR1, Tune's own stop) and then cutting or removing Ray's files as the kill would
+have: ``tuner.pkl`` is created empty and then written; Ray's experiment state comes seconds later.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sct import sweep
+from sct.tune import tracking
+from tests.tune.checks import asked, assert_each_step_once
+from tests.tune.fake_trainer import SLOW_EVAL_BATCH
+from tests.tune.test_ray_runs import common, runs
+
+ray = pytest.importorskip("ray")
+optuna = pytest.importorskip("optuna")
+pytestmark = pytest.mark.chaos
+FAKE = "tests.tune.fake_trainer:train"
+RAY_STATE = ("experiment_state-*.json", "search_gen_state-*.json", "searcher-state-*.pkl")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def interrupted_when(condition: Callable[[], bool], argv: list[str]) -> int:
+    """Run the sweep in-process; SIGUSR1 (what Ctrl-C does to Tune) once ``condition`` holds."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not condition():
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    code = sweep.main(argv)
+    watcher.join()
+    return code
+
+
+def attempts(cache: Path) -> int:
+    """Trial attempts started so far (the slow fake trainer logs each one's first step)."""
+    return sum(len(p.read_text().split()) for p in cache.glob("starts-*"))
+
+
+def forget_ray_state(exp: Path) -> None:
+    for pattern in RAY_STATE:
+        for file in exp.glob(pattern):
+            file.unlink()
+
+
+def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list, list]:
+    """One parent FINISHED, one child per study trial and none RUNNING, every evaluation logged once; returns
+    (children, study trials)."""
+    parent, children = runs(storage, name)
+    assert parent.info.status == "FINISHED"
+    keys = sorted(r.data.tags[tracking.KEY_TAG] for r in children)
+    assert keys == [f"t{n:02d}" for n in range(num_samples)]
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{storage / name / 'optuna.db'}")
+    assert [t.number for t in study.trials] == list(range(num_samples))
+    states = {"FINISHED": optuna.trial.TrialState.COMPLETE, "KILLED": optuna.trial.TrialState.PRUNED}
+    mlflow = tracking.client(tracking.default_tracking_uri(storage))
+    for run in children:
+        number = int(run.data.tags[tracking.KEY_TAG][1:])
+        assert states[run.info.status] == study.trials[number].state, run.info.run_name
+        assert_each_step_once(mlflow, run.info.run_id)
+        steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "stsb_dev")]
+        assert steps == list(range(2, steps[-1] + 1, 2)), (run.info.run_name, steps)  # no evaluation missing
+    return children, study.trials
+
+
+def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_path, capsys) -> None:
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "early", "--num-samples", "3"]
+    argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
+    exp, cache = tmp_path / "early", tmp_path / "cache"
+    assert interrupted_when(lambda: bool(list(cache.glob("marker-*"))), argv) == 130
+
+    # killed while Ray wrote tuner.pkl: an empty file, no experiment state; two trials were asked and trained
+    (exp / "tuner.pkl").write_bytes(b"")
+    forget_ray_state(exp)
+    before = attempts(cache)
+    assert interrupted_when(lambda: attempts(cache) > before + 1, [*argv, "--resume"]) == 130
+
+    # killed after tuner.pkl, before Ray's first experiment state: Ray knows no trial the study asked
+    forget_ray_state(exp)
+    assert sweep.main([*argv, "--resume"]) == 0
+    children, trials = check_exactly_once(tmp_path, "early", 3)
+    assert len(children) == 3 and all(t.state != optuna.trial.TrialState.RUNNING for t in trials)
+    resumed = [int(p.read_text().split()[-1]) for p in cache.glob("starts-*")]
+    assert max(resumed) > 0  # a trial asked before the kills continued from its state, not from scratch
+
+
+def test_a_trial_asked_after_rays_last_save_is_run_not_left_running(tiny_model_dir, tmp_path, capsys) -> None:
+    """Killed between a searcher ask and Ray's next save of its state: Ray's state lacks a trial the study has."""
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "orphan", "--num-samples", "3"]
+    argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
+    exp, saved = tmp_path / "orphan", tmp_path / "ray-state-before-the-ask"
+
+    def save_ray_state_then_wait_for_the_third_ask() -> bool:
+        if not saved.exists():
+            if asked(exp / "optuna.db") != 2 or not list(exp.glob(RAY_STATE[0])):
+                return False
+            saved.mkdir()
+            for pattern in RAY_STATE:
+                for file in exp.glob(pattern):
+                    (saved / file.name).write_bytes(file.read_bytes())
+        return asked(exp / "optuna.db") >= 3
+
+    assert interrupted_when(save_ray_state_then_wait_for_the_third_ask, argv) == 130
+    forget_ray_state(exp)
+    for file in saved.iterdir():  # what Ray had saved before the third trial was asked
+        (exp / file.name).write_bytes(file.read_bytes())
+    assert sweep.main([*argv, "--resume"]) == 0
+    _, children = runs(tmp_path, "orphan")
+    study = optuna.load_study(study_name="orphan", storage=f"sqlite:///{exp / 'optuna.db'}")
+    running = [t.number for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert running == [] and len(study.trials) == len(children) == 3, (running, len(study.trials), len(children))
+    check_exactly_once(tmp_path, "orphan", 3)
+
+
+def test_an_interrupted_sweep_stops_the_trials_an_undisturbed_one_stops(tiny_model_dir, tmp_path, capsys) -> None:
+    base = ["bert-tiny", "--smoke", "--trainer", FAKE, "--num-samples", "5", "--max-concurrent", "1"]
+    assert sweep.main([*base, "--experiment", "calm", *common(tiny_model_dir, tmp_path)]) == 0
+    argv = [*base, "--experiment", "stormy"]
+    argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
+    ended = tmp_path / "stormy" / "trials_ended.txt"
+    assert interrupted_when(lambda: ended.is_file() and len(ended.read_text().split()) >= 2, argv) == 130
+    assert sweep.main([*argv, "--resume"]) == 0
+
+    def outcome(name: str) -> list[tuple[str, str]]:
+        _, children = runs(tmp_path, name)
+        return sorted((r.data.params["optim.lr"], r.info.status) for r in children)  # KILLED: stopped by ASHA
+
+    calm = outcome("calm")
+    assert [status for *_, status in calm].count("KILLED") >= 2  # ASHA stopped trials in the undisturbed sweep
+    assert outcome("stormy") == calm
+    check_exactly_once(tmp_path, "stormy", 5)
