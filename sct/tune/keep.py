@@ -7,6 +7,10 @@ best trial, whose model is also ``<exp>/best_model``, a hard link that costs no 
 group per row (the row's best seed). Every other trial's ``model/`` is deleted; metrics, configs, the
 results tables and the MLflow runs stay. Nothing is deleted when the experiment was interrupted or a trial
 crashed (a ``--resume`` may still need them).
+
+A trial ASHA stopped early never trains again: like a finished one, it keeps its best model and drops its
+resumable state (:func:`drop_state`), as soon as it ended, or at the end of the experiment if its worker still
+held the directory.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sct.checkpoint import MODEL_DIR
-from sct.storage import disk_usage
+from sct.checkpoint import MODEL_DIR, drop_states
+from sct.errors import UserError
+from sct.storage import DirLock, disk_usage
 
 if TYPE_CHECKING:  # the driver's flags import this module; the outcome module imports the driver
     from sct.tune.outcome import Outcome, TrialEnd
@@ -51,3 +56,16 @@ def prune_models(trials_root: Path, outcome: Outcome, keep: KeepModels) -> tuple
         shutil.rmtree(model)
         deleted, freed = deleted + 1, freed + size
     return deleted, freed
+
+
+def drop_state(run_dir: Path) -> bool:
+    """Delete the resumable state of a trial that will not train again, once no process trains in ``run_dir``
+    (its lock is free); its model and metrics stay. False when a process still holds the directory."""
+    if not run_dir.is_dir():
+        return True
+    try:
+        with DirLock(run_dir, "trial"):
+            drop_states(run_dir)
+    except UserError:
+        return False
+    return True

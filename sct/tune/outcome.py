@@ -19,13 +19,15 @@ from typing import Any
 from sct.checkpoint import MODEL_DIR
 from sct.metrics import PRIMARY
 from sct.tune.driver import Experiment
-from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, trial_key
+from sct.tune.keep import drop_state
+from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, trial_dir, trial_key
 
 ENDED_FILE = "trials_ended.txt"
 
 
 def end_log(exp: Experiment) -> Any:
-    """A Tune callback appending the key of every trial that reached a terminal state (completed or errored)."""
+    """A Tune callback for every trial that reached a terminal state (completed or errored): its key is
+    appended to ``trials_ended.txt``; one the scheduler stopped drops its resumable state (:func:`drop_state`)."""
     from ray.tune import Callback
 
     class EndLog(Callback):
@@ -38,6 +40,9 @@ def end_log(exp: Experiment) -> Any:
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._log(trial)
+            last = trial.last_result or {}
+            if DONE not in last and FAILURE not in last:  # stopped early: it never trains again
+                drop_state(trial_dir(trial.config))
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._log(trial)

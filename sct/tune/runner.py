@@ -24,8 +24,8 @@ from sct.errors import UserError
 from sct.storage import DirLock, disk_usage
 from sct.tune import tracking
 from sct.tune.driver import Experiment
-from sct.tune.keep import KeepModels, prune_models
-from sct.tune.outcome import Outcome
+from sct.tune.keep import KeepModels, drop_state, prune_models
+from sct.tune.outcome import Outcome, ended_trials
 from sct.tune.spaces import SearchSpace
 from sct.tune.trainable import TrialPayload, sct_trainable
 
@@ -261,6 +261,10 @@ def _run(
     from sct.tune.mlflow_trials import close_dangling
 
     close_dangling(exp.tracking_uri, exp.state["experiment_id"], exp.state["parent_run_id"])
+    ended = ended_trials(exp)
+    for trial in outcome.trials:  # stopped early while its worker still held the directory: drop it now
+        if trial.status == "stopped" and trial.trial_id in ended:
+            drop_state(exp.trials_root / trial.trial_id)
     mlflow = tracking.client(exp.tracking_uri)
     if outcome.interrupted:
         print(f"interrupted: {outcome.describe()}; continue with --resume", file=sys.stderr)

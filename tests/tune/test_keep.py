@@ -63,3 +63,33 @@ def test_nothing_is_deleted_unless_best_and_the_experiment_ended_cleanly(tmp_pat
     root = trials_root(tmp_path, ["a1", "a2", "b1"])
     assert prune_models(root, outcome, keep) == (0, 0)
     assert len(list(root.glob("*/model"))) == 3
+
+
+@pytest.mark.parametrize(
+    ("last", "dropped"),
+    [
+        ({"step": 4.0, PRIMARY: 50.0}, True),
+        ({PRIMARY: 60.0, "done_training": 1.0}, False),
+        ({"sct_failure": "diverged"}, False),
+    ],
+    ids=["stopped-by-asha", "finished", "diverged"],
+)
+def test_a_trial_stopped_early_drops_its_state_and_keeps_its_model(tmp_path, last, dropped) -> None:
+    """What the end-of-trial callback does when Ray completes a trial: a stopped one never trains again."""
+    pytest.importorskip("ray")
+    from types import SimpleNamespace
+
+    from sct.checkpoint import state_dirs
+    from sct.tune.driver import Experiment
+    from sct.tune.outcome import end_log
+    from sct.tune.trainable import TrialPayload
+
+    exp = Experiment("e", tmp_path, "sqlite:///unused", {})
+    payload = TrialPayload(base={}, kind="sweep", trials_root=str(exp.trials_root))
+    run = trials_root(exp.trials_root, ["t01"]) / "t01"
+    (run / "state" / "step-000000004").mkdir(parents=True)
+    (run / "state" / "step-000000004" / "state.pt").write_bytes(b"s" * 100)
+    trial = SimpleNamespace(trial_id="ray1", config={"sct": payload.to_config(), "trial": 1}, last_result=last)
+
+    end_log(exp).on_trial_complete(0, [], trial)
+    assert bool(state_dirs(run)) is not dropped and (run / "model" / "weights.bin").is_file()

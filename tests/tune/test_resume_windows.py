@@ -103,6 +103,10 @@ def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_pa
     assert len(children) == 3 and all(t.state != optuna.trial.TrialState.RUNNING for t in trials)
     resumed = [int(p.read_text().split()[-1]) for p in cache.glob("starts-*")]
     assert max(resumed) > 0  # a trial asked before the kills continued from its state, not from scratch
+    for run in children:
+        if run.info.status == "KILLED":  # stopped by ASHA: its model stays, its resumable state is gone
+            folder = exp / "trials" / run.data.tags[tracking.KEY_TAG]
+            assert (folder / "model").is_dir() and not (folder / "state").exists()
 
 
 def test_a_trial_asked_after_rays_last_save_is_run_not_left_running(tiny_model_dir, tmp_path, capsys) -> None:
