@@ -11,8 +11,9 @@ keeps anything only Ray saves:
   with Ray's state) is handed to Ray again — same number, same point, continuing from its directory — before
   a new one is asked; a trial Ray finished that the study still has RUNNING is told. So the study and MLflow
   agree trial for trial and none stays RUNNING. TPE draws trial n's random numbers from ``seed + n``: a point
-  does not depend on when the driver was restarted. Results are reported at their training step; a trial
-  ending with ``sct_failure`` (or a crash) is FAIL, one ASHA stopped PRUNED.
+  does not depend on when the driver was restarted. A new point is drawn on an in-memory copy of the study and
+  enqueued whole before it is asked (``ask`` writes a trial's params one by one). Results are reported at
+  their training step; a trial ending with ``sct_failure`` (or a crash) is FAIL, one ASHA stopped PRUNED.
 - :class:`Asha`: Ray's ASHA on the training step, its rung records keyed by trial and written to
   ``asha.json`` before each decision is returned, with the trials it stopped: a restarted driver stops the
   same trials as an undisturbed one.
@@ -50,6 +51,15 @@ class TrialSeededTPE(optuna.samplers.TPESampler):
         self._rng.rng.seed(self._base_seed + trial.number)
         self._random_sampler = optuna.samplers.RandomSampler(seed=self._base_seed + trial.number)
         super().before_trial(study, trial)
+
+
+def _suggest(trial: optuna.Trial, name: str, dist: optuna.distributions.BaseDistribution) -> Any:
+    """``trial``'s value of ``name`` (its enqueued one when it has one), through Optuna's public suggest API."""
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, optuna.distributions.IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
 class SweepSearch(Searcher):
@@ -104,18 +114,35 @@ class SweepSearch(Searcher):
         if self.live >= self.max_concurrent or (len(held) >= self.num_samples and not held <= self.closed):
             return None  # full, or every trial handed out and some still running: no need to read the study
         trials = self._trials()
-        lost = [t for t in trials if t.number not in held and t.state != optuna.trial.TrialState.WAITING]
+        waiting = optuna.trial.TrialState.WAITING
+        lost = [t for t in trials if t.number not in held and t.state != waiting]
         if lost:
-            number, params = lost[0].number, lost[0].params
-        elif sum(t.state != optuna.trial.TrialState.WAITING for t in trials) < self.num_samples:
-            asked = self.study.ask(fixed_distributions=self.distributions)
-            number, params = asked.number, asked.params
+            number = lost[0].number
+        elif sum(t.state != waiting for t in trials) < self.num_samples:
+            if not any(t.state == waiting for t in trials):  # the point first, whole, in one write
+                self.study.enqueue_trial(self._next_point(trials))
+            number = self.study.ask(fixed_distributions=self.distributions).number
         elif all(t.state in _FINISHED for t in trials):
             return Searcher.FINISHED
         else:
             return None
         self.numbers[trial_id], self.live = number, self.live + 1
-        return {**params, TRIAL_NUMBER: number}
+        return {**self._params(number), TRIAL_NUMBER: number}
+
+    def _next_point(self, trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
+        """The point TPE chooses for the next trial, drawn on an in-memory copy of the study. ``ask`` writes a
+        trial's params one by one: a kill in between left a trial with half a point."""
+        copy = optuna.create_study(sampler=TrialSeededTPE(self.seed), direction="maximize")
+        copy.add_trials(trials)
+        return copy.ask(fixed_distributions=self.distributions).params
+
+    def _params(self, number: int) -> dict[str, Any]:
+        """Trial ``number``'s point, completed in the study from its enqueued one if a kill cut its ``ask``."""
+        frozen = self.study.get_trials(deepcopy=False)[number]
+        if set(frozen.params) >= set(self.distributions):
+            return dict(frozen.params)
+        trial = optuna.Trial(self.study, frozen._trial_id)  # the handle ask returns; it reads the enqueued point
+        return {name: _suggest(trial, name, dist) for name, dist in self.distributions.items()}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         number = self.numbers.get(trial_id)
@@ -124,7 +151,6 @@ class SweepSearch(Searcher):
         frozen = self.study.get_trials(deepcopy=False)[number]
         step = int(result.get(STEP, -1))
         if frozen.state == optuna.trial.TrialState.RUNNING and step >= 0 and step not in frozen.intermediate_values:
-            # Trial(study, internal id): the handle Optuna's ask returns, for a trial asked by an earlier driver
             optuna.Trial(self.study, frozen._trial_id).report(float(result[PRIMARY]), step)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:

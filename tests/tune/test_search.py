@@ -125,3 +125,17 @@ def test_a_stop_decided_before_a_restart_stands(tmp_path) -> None:
     restarted = Asha(SPACE, tmp_path, every_steps=2)  # the driver died before Ray stopped trial 1
     trial = SimpleNamespace(trial_id="new", config={"trial": 1})  # Ray runs it again (a new Ray id)
     assert restarted.on_trial_result(None, trial, {M.STEP: 6, M.BEST_STSB_DEV: 99.0}) == TrialScheduler.STOP
+
+
+def test_a_trial_whose_ask_a_kill_cut_runs_with_its_whole_point(tmp_path) -> None:
+    """``ask`` writes the trial, then its params one by one: a kill in between leaves half a point (or none)."""
+    straight = run_to_the_end(searcher(tmp_path / "a.db", num_samples=2), [])
+    first = searcher(tmp_path / "b.db", num_samples=2)
+    first.sync([])
+    first.suggest("x")
+    first.study.enqueue_trial(first._next_point(first.study.get_trials()))  # what suggest writes first ...
+    first.study.ask()  # ... then the trial, RUNNING, without its params: the kill comes here
+    restarted = run_to_the_end(searcher(tmp_path / "b.db", num_samples=2), [])
+    assert [t.config for t in restarted] == [t.config for t in straight]
+    study = optuna.load_study(study_name="sweep", storage=f"sqlite:///{tmp_path / 'b.db'}")
+    assert study.trials[1].params == {k: v for k, v in straight[1].config.items() if k != "trial"}
