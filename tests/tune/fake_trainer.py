@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from sct.config import SCTConfig
-from sct.storage import write_dir, write_json
+from sct.storage import write_dir, write_json, write_text
 
 FAIL_TAU = 0.013
 DIVERGE_TAU = 0.017
@@ -52,7 +52,7 @@ def train(
     if slow:  # one line per attempt: the step it started from; and the attempt's process, to be killed
         with open(Path(cfg.data.cache_dir, f"starts-{trial}"), "a") as starts:
             starts.write(f"{step0}\n")
-        Path(cfg.data.cache_dir, f"pid-{trial}").write_text(str(os.getpid()))
+        write_text(Path(cfg.data.cache_dir, f"pid-{trial}"), str(os.getpid()))
     if cfg.eval.batch_size == KILL_EVAL_BATCH and resume_from is not None:
         Path(cfg.data.cache_dir, f"resumed-{trial}").write_text(str(step0))
     for step in range(step0 + every, total + 1, every):
