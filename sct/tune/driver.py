@@ -195,10 +195,11 @@ class Experiment:
     def open(self, resume: bool) -> None:
         """Lock the directory, then refuse to overwrite an existing experiment or resume a changed one. A new
         experiment's fingerprint is written at once, with the id that tags its MLflow parent run."""
-        existed = self.path.is_dir()
+        if resume and not self.path.is_dir():  # nothing was started here (a directory without a fingerprint
+            raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")  # was: it resumes)
         self.lock = DirLock(self.path, f"experiment {self.name!r}").acquire()
         try:
-            self._check(resume, existed)
+            self._check(resume)
         except UserError:
             self.close()
             raise
@@ -206,11 +207,9 @@ class Experiment:
             self.state["instance"] = uuid.uuid4().hex
             self.save()
 
-    def _check(self, resume: bool, existed: bool) -> None:
+    def _check(self, resume: bool) -> None:
         file = self.path / FINGERPRINT_FILE
-        if not file.is_file():
-            if resume and not existed:  # a directory without a fingerprint: killed while it started, resumed
-                raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")
+        if not file.is_file():  # new, or killed before its fingerprint was written: started as new
             return
         if not resume:
             raise UserError(
