@@ -154,3 +154,21 @@ def test_an_interrupted_sweep_stops_the_trials_an_undisturbed_one_stops(tiny_mod
     assert [status for *_, status in calm].count("KILLED") >= 2  # ASHA stopped trials in the undisturbed sweep
     assert outcome("stormy") == calm
     check_exactly_once(tmp_path, "stormy", 5)
+
+
+def test_a_trial_killed_and_resumed_by_ray_logs_what_an_undisturbed_one_logs(tiny_model_dir, tmp_path, capsys):
+    """The real trainer; its worker SIGKILLed after the state of its first epoch's end (step 5, between the
+    evaluations at 4 and 6): Ray retries it from that state. Every evaluation (its loss too) and test score
+    is the same as in the undisturbed sweep, to 1e-6."""
+    base = ["bert-tiny", "--smoke", "--num-samples", "1", "--set", "optim.epochs=2"]
+    base += common(tiny_model_dir, tmp_path)  # 40 sentences, batches of 8: 5 per epoch, 6 steps
+    assert sweep.main([*base, "--experiment", "calm"]) == 0
+    assert sweep.main([*base, "--experiment", "killed", "--trainer", "tests.tune.killed_trainer:train"]) == 0
+    assert [p.read_text() for p in (tmp_path / "cache").glob("killed-*")] == ["5"]  # its one worker death
+    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+    (calm,), (killed,) = runs(tmp_path, "calm")[1], runs(tmp_path, "killed")[1]
+    assert killed.info.status == "FINISHED" and set(killed.data.metrics) == set(calm.data.metrics)
+    for key in sorted(set(calm.data.metrics) - {"examples_per_s", "train_seconds"}):
+        history = [[(m.step, m.value) for m in mlflow.get_metric_history(r.info.run_id, key)] for r in (calm, killed)]
+        assert [s for s, _ in history[1]] == [s for s, _ in history[0]], key
+        assert [v for _, v in history[1]] == pytest.approx([v for _, v in history[0]], abs=1e-6), key
