@@ -1,10 +1,12 @@
 """One experiment lifecycle for sweeps, ablation grids and seed re-runs: ``run_experiment(spec, configs, ...)``.
 
-Pre-flight (data prepared once, the MLflow parent run, Ray), then a ``Tuner`` built — OptunaSearch (TPE,
-multivariate, constant liar, study persisted in ``optuna.db``) + ASHA for a sweep, ``grid_search`` over
-rows × seeds for a grid — or restored with ``--resume``; then the outcome read from the ``ResultGrid``, the
-kind-specific summary, the footprint on disk and the parent run's ending. Exit code: 0 when every trial
-ended (diverged ones are results), 1 when a trial crashed, 130 when the run was interrupted.
+Pre-flight (data prepared once, the MLflow parent run, Ray), then a ``Tuner`` built — the Optuna study
+(TPE, multivariate, constant liar, persisted in ``optuna.db``) + ASHA for a sweep (:mod:`sct.tune.search`),
+``grid_search`` over rows × seeds for a grid — or, with ``--resume``, restored when Ray's files allow it
+(:func:`restorable`) and built afresh otherwise: the trials, MLflow runs and study carry on under their own
+names either way. Then the outcome read from the ``ResultGrid``, the kind-specific summary, the footprint on
+disk and the parent run's ending. Exit code: 0 when every trial ended (diverged ones are results), 1 when a
+trial crashed, 130 when the run was interrupted (SIGINT, SIGTERM).
 """
 
 from __future__ import annotations

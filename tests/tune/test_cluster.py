@@ -321,7 +321,8 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
     starts = (storage / "cache" / f"starts-{trial}").read_text().split()
     assert starts[0] == "0" and len(starts) == 2 and int(starts[1]) >= 2, starts  # retried from its state
     _, w2_temp = ray_cluster.workers[-1]
-    assert trial_pids(storage, "lost-node")[trial] & node_worker_pids(w2_temp)  # finished on the new node
+    (worker_pids,) = trial_pids(storage, "lost-node").values()  # by Ray's trial id; the one trial
+    assert worker_pids & node_worker_pids(w2_temp)  # finished on the new node
 
     parent, children = sweep_runs(mlflow_server, "lost-node")
     assert parent.info.status == "FINISHED"
