@@ -9,7 +9,7 @@ results tables and the MLflow runs stay. Nothing is deleted when the experiment 
 crashed (a ``--resume`` may still need them).
 
 A trial ASHA stopped early never trains again: like a finished one, it keeps its best model and drops its
-resumable state (:func:`drop_state`), as soon as it ended, or at the end of the experiment if its worker still
+resumable state (:func:`retire`), as soon as it ended, or at the end of the experiment if its worker still
 held the directory.
 """
 
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sct.checkpoint import MODEL_DIR, drop_states
 from sct.errors import UserError
-from sct.storage import DirLock, disk_usage
+from sct.metrics import EVAL_KEYS
+from sct.storage import DirLock, disk_usage, write_json
+from sct.tune.trainable import STOPPED_FILE
 
 if TYPE_CHECKING:  # the driver's flags import this module; the outcome module imports the driver
     from sct.tune.outcome import Outcome, TrialEnd
@@ -56,6 +58,15 @@ def prune_models(trials_root: Path, outcome: Outcome, keep: KeepModels) -> tuple
         shutil.rmtree(model)
         deleted, freed = deleted + 1, freed + size
     return deleted, freed
+
+
+def retire(run_dir: Path, last: dict[str, Any]) -> None:
+    """A trial the scheduler stopped: it records its last evaluation (:data:`STOPPED_FILE`; handed to Ray
+    again after Ray's state was lost, it reports that and trains no more), keeps its model and drops its
+    resumable state (:func:`drop_state`)."""
+    if run_dir.is_dir():
+        write_json(run_dir / STOPPED_FILE, {k: last[k] for k in EVAL_KEYS if k in last})
+    drop_state(run_dir)
 
 
 def drop_state(run_dir: Path) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from sct.checkpoint import MODEL_DIR
 from sct.metrics import PRIMARY
 from sct.tune.driver import Experiment
-from sct.tune.keep import drop_state
+from sct.tune.keep import retire
 from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, trial_dir, trial_key
 
 ENDED_FILE = "trials_ended.txt"
@@ -27,7 +27,7 @@ ENDED_FILE = "trials_ended.txt"
 
 def end_log(exp: Experiment) -> Any:
     """A Tune callback for every trial that reached a terminal state (completed or errored): its key is
-    appended to ``trials_ended.txt``; one the scheduler stopped drops its resumable state (:func:`drop_state`)."""
+    appended to ``trials_ended.txt``; one the scheduler stopped is retired (:func:`sct.tune.keep.retire`)."""
     from ray.tune import Callback
 
     class EndLog(Callback):
@@ -42,7 +42,7 @@ def end_log(exp: Experiment) -> Any:
             self._log(trial)
             last = trial.last_result or {}
             if DONE not in last and FAILURE not in last:  # stopped early: it never trains again
-                drop_state(trial_dir(trial.config))
+                retire(trial_dir(trial.config), last)
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._log(trial)

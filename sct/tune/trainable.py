@@ -32,6 +32,7 @@ FAILURE = "sct_failure"  # result key: "diverged" or "invalid", with the reason 
 FAILURE_REASON = "sct_failure_reason"
 DONE = "done_training"  # result key of the final result of a trial that trained to its end
 TRIAL_NUMBER = "trial"  # config key: a sweep trial's number in the Optuna study (set by the searcher)
+STOPPED_FILE = "stopped.json"  # in a trial's directory: its last evaluation, once the scheduler stopped it
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,15 @@ def sct_trainable(config: dict[str, Any]) -> None:
     from sct.checkpoint import state_dirs
     from sct.errors import UserError
     from sct.run_dir import METRICS_FILE
-    from sct.storage import write_json
+    from sct.storage import read_json, write_json
 
     hf_logging.disable_progress_bar()  # trial output is forwarded to the driver's terminal: no bars
     payload = TrialPayload.of(config)
     torch.set_num_threads(max(1, int(payload.cpus)))
     run_dir = trial_dir(config)
+    if (run_dir / STOPPED_FILE).is_file():  # stopped early before, handed out again: report it, train no more
+        tune.report(read_json(run_dir / STOPPED_FILE))
+        return
     resume = bool(state_dirs(run_dir)) or (run_dir / METRICS_FILE).is_file()
 
     def report(step: int, metrics: dict[str, float], state_dir: Path | None) -> None:

@@ -93,3 +93,4 @@ def test_a_trial_stopped_early_drops_its_state_and_keeps_its_model(tmp_path, las
 
     end_log(exp).on_trial_complete(0, [], trial)
     assert bool(state_dirs(run)) is not dropped and (run / "model" / "weights.bin").is_file()
+    assert (run / "stopped.json").is_file() is dropped  # what the trial reports if Ray hands it out again

@@ -64,6 +64,12 @@ def forget_ray_state(exp: Path) -> None:
             file.unlink()
 
 
+def outcome_of(storage: Path, name: str) -> list[tuple[str, str]]:
+    """(learning rate, status) of each child run; KILLED: stopped by ASHA."""
+    _, children = runs(storage, name)
+    return sorted((r.data.params["optim.lr"], r.info.status) for r in children)
+
+
 def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list, list]:
     """One parent FINISHED, one child per study trial and none RUNNING, every evaluation logged once; returns
     (children, study trials)."""
@@ -146,13 +152,9 @@ def test_an_interrupted_sweep_stops_the_trials_an_undisturbed_one_stops(tiny_mod
     assert interrupted_when(lambda: ended.is_file() and len(ended.read_text().split()) >= 2, argv) == 130
     assert sweep.main([*argv, "--resume"]) == 0
 
-    def outcome(name: str) -> list[tuple[str, str]]:
-        _, children = runs(tmp_path, name)
-        return sorted((r.data.params["optim.lr"], r.info.status) for r in children)  # KILLED: stopped by ASHA
-
-    calm = outcome("calm")
+    calm = outcome_of(tmp_path, "calm")
     assert [status for *_, status in calm].count("KILLED") >= 2  # ASHA stopped trials in the undisturbed sweep
-    assert outcome("stormy") == calm
+    assert outcome_of(tmp_path, "stormy") == calm
     check_exactly_once(tmp_path, "stormy", 5)
 
 
@@ -172,3 +174,23 @@ def test_a_trial_killed_and_resumed_by_ray_logs_what_an_undisturbed_one_logs(tin
         history = [[(m.step, m.value) for m in mlflow.get_metric_history(r.info.run_id, key)] for r in (calm, killed)]
         assert [s for s, _ in history[1]] == [s for s, _ in history[0]], key
         assert [v for _, v in history[1]] == pytest.approx([v for _, v in history[0]], abs=1e-6), key
+
+
+def test_a_sweep_that_lost_rays_state_runs_again_no_trial_that_ended(tiny_model_dir, tmp_path, capsys) -> None:
+    """Ray's files gone after the sweep ended: a resume hands every study trial to a new Ray session; a finished
+    one returns its metrics, a stopped one its last evaluation: none trains again, every model stays."""
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "ended", "--num-samples", "4"]
+    argv += ["--max-concurrent", "1", *common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")]
+    assert sweep.main(argv) == 0
+    exp, cache = tmp_path / "ended", tmp_path / "cache"
+    models = {p.parent.parent.name: p.read_text() for p in exp.glob("trials/*/model/weights.txt")}
+    started, before = attempts(cache), outcome_of(tmp_path, "ended")
+    assert [status for _, status in before].count("KILLED") >= 1
+    (exp / "tuner.pkl").unlink()
+    forget_ray_state(exp)
+    assert sweep.main([*argv, "--resume"]) == 0
+    finished = sum(status == "FINISHED" for _, status in before)
+    assert attempts(cache) - started == finished  # a finished trial returns its metrics; a stopped one no attempt
+    assert outcome_of(tmp_path, "ended") == before
+    assert {p.parent.parent.name: p.read_text() for p in exp.glob("trials/*/model/weights.txt")} == models
+    check_exactly_once(tmp_path, "ended", 4)
