@@ -11,6 +11,7 @@ trial crashed, 130 when the run was interrupted (SIGINT, SIGTERM).
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import sys
@@ -181,17 +182,32 @@ def _param_space(spec: ExperimentSpec) -> dict[str, Any]:
     return space
 
 
-def restorable(path: Path) -> bool:
-    """Whether Ray can restore the experiment at ``path``: a complete ``tuner.pkl`` (Ray creates it empty, then
-    writes it) and an experiment state (Ray's first comes seconds later). Otherwise a new Tuner starts the
-    experiment afresh in Ray, and its trials, MLflow runs and Optuna study continue under their own names
-    (:func:`sct.tune.trainable.trial_key`). A later Ray file cut by a kill makes Ray itself start afresh."""
+RAY_SAVES = ("experiment_state-{}.json", "search_gen_state-{}.json", "searcher-state-{}.pkl")  # a sweep's
+RAY_GRID_SAVES = ("experiment_state-{}.json", "basic-variant-state-{}.json")  # a grid's
+
+
+def restorable(path: Path, grid: bool) -> bool:
+    """Whether Ray can restore the experiment at ``path`` as it left it: a whole ``tuner.pkl`` (Ray creates it
+    empty, then writes it) and the files of Ray's newest save, all of the same session and whole (Ray's first
+    save comes seconds after ``tuner.pkl``; its files are copied one by one). Otherwise a new Tuner starts the
+    experiment afresh in Ray, and its trials, MLflow runs and Optuna study carry on under their own names
+    (:func:`sct.tune.trainable.trial_key`)."""
+    patterns = RAY_GRID_SAVES if grid else RAY_SAVES
     try:
         with open(path / "tuner.pkl", "rb") as handle:
             pickle.load(handle)
-    except Exception:  # noqa: BLE001 - missing, or cut by a kill: EOFError, UnpicklingError...
+        newest = max(path.glob(patterns[0].format("*")))  # Ray reads the newest of each kind: the same session?
+        session = newest.name[len("experiment_state-") : -len(".json")]
+        json.loads(newest.read_text(encoding="utf-8"))
+        for pattern in patterns[1:]:
+            file = max(path.glob(pattern.format("*")))
+            with open(file, "rb") as handle:
+                pickle.load(handle)
+            if file.name != pattern.format(session):
+                return False
+    except Exception:  # noqa: BLE001 - missing (max of nothing), or cut by a kill: EOFError, JSONDecodeError...
         return False
-    return any(path.glob("experiment_state-*.json"))
+    return True
 
 
 def fit(spec: ExperimentSpec, resume: bool) -> Any:
@@ -199,7 +215,7 @@ def fit(spec: ExperimentSpec, resume: bool) -> Any:
     from ray import tune
 
     path = spec.experiment.path
-    if resume and restorable(path):
+    if resume and restorable(path, grid=isinstance(spec.search, GridPlan)):
         tuner = tune.Tuner.restore(
             str(path), trainable=_trainable(spec), param_space=_param_space(spec), resume_errored=True
         )

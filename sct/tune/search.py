@@ -21,6 +21,7 @@ keeps anything only Ray saves:
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -170,7 +171,8 @@ class SweepSearch(Searcher):
         self.closed.add(number)
 
     def save(self, checkpoint_path: str) -> None:
-        write_json(checkpoint_path, {"study": self.url})  # Ray wants a file; the state is the study itself
+        with open(checkpoint_path, "wb") as handle:  # Ray wants a file; the state is the study itself
+            pickle.dump({"study": self.url}, handle)
 
     def restore(self, checkpoint_path: str) -> None:
         """Nothing to restore: :meth:`sync` and the study say where the sweep stands."""

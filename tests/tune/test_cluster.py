@@ -278,7 +278,8 @@ def test_two_node_sweep_on_the_worker_node_tracked_by_a_server(
     assert parent.info.artifact_uri.startswith("mlflow-artifacts:"), parent.info.artifact_uri
 
     # the trials' files are under --storage; no local tracking store or default output anywhere else
-    assert sorted(p.name for p in (storage / "two-node" / "trials").iterdir()) == sorted(pids)
+    trial_dirs = sorted(p.name for p in (storage / "two-node" / "trials").iterdir())
+    assert trial_dirs == sorted(r.data.tags[tracking.KEY_TAG] for r in children) == ["t00", "t01"]
     assert not list(cwd.iterdir()), list(cwd.iterdir())
     assert not list(ray_cluster.cwd.glob("*/")), list(ray_cluster.cwd.iterdir())
     assert not leftovers(storage, cwd, ray_cluster.cwd, ray_cluster.root)

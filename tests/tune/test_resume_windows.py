@@ -19,6 +19,7 @@ import pytest
 
 from sct import sweep
 from sct.tune import tracking
+from sct.tune.runner import restorable
 from tests.tune.checks import asked, assert_each_step_once
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.test_ray_runs import common, runs
@@ -95,14 +96,20 @@ def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_pa
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
     exp, cache = tmp_path / "early", tmp_path / "cache"
     assert interrupted_when(lambda: bool(list(cache.glob("marker-*"))), argv) == 130
+    assert restorable(exp, grid=False)  # Tune's own stop saved everything: Ray restores it
 
     # killed while Ray wrote tuner.pkl: an empty file, no experiment state; two trials were asked and trained
     (exp / "tuner.pkl").write_bytes(b"")
     forget_ray_state(exp)
+    assert not restorable(exp, grid=False)
     before = attempts(cache)
     assert interrupted_when(lambda: attempts(cache) > before + 1, [*argv, "--resume"]) == 130
 
     # killed after tuner.pkl, before Ray's first experiment state: Ray knows no trial the study asked
+    assert restorable(exp, grid=False)  # the new Ray session saved its own files
+    searcher_state = max(exp.glob("searcher-state-*.pkl"))
+    searcher_state.write_bytes(searcher_state.read_bytes()[:5])  # one of them cut
+    assert not restorable(exp, grid=False)
     forget_ray_state(exp)
     assert sweep.main([*argv, "--resume"]) == 0
     children, trials = check_exactly_once(tmp_path, "early", 3)
