@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from sct import metrics as M
 from sct.tune.naming import experiment_tag, format_value, short_key, trial_index, trial_label
+from sct.tune.trainable import TRIAL_NUMBER
 
 DEV_KEY = M.STSB_DEV
 BEST_KEY = M.BEST_STSB_DEV
@@ -114,7 +115,7 @@ class SweepBoard:
         """The row of ``trial_id``, created on first sight with the trial's searched values (``tag``: Ray's
         ``experiment_tag``, which numbers a searcher's trials)."""
         if trial_id not in self.rows:
-            number = config.get("trial")  # a sweep trial's number in the study, set by the searcher
+            number = config.get(TRIAL_NUMBER)  # a sweep trial's number in the study, set by the searcher
             index = int(number) if number is not None else trial_index(trial_id, tag)
             name = trial_label(index, self.total) if index is not None else trial_id
             self.rows[trial_id] = TrialRow(name, values=self._values(config))

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sct.tune.trainable import TRIAL_NUMBER
+
 # Short labels of the searched flat config keys; any other key is labelled by its last component.
 SHORT_KEYS: dict[str, str] = {
     "optim.lr": "lr",
@@ -131,7 +133,7 @@ def trial_run_name(
     or the trial's ``experiment_tag``).
     """
     if kind == "sweep":
-        number = choices.get("trial")  # the study's trial number, set by the searcher
+        number = choices.get(TRIAL_NUMBER)  # the study's trial number, set by the searcher
         index = int(number) if number is not None else trial_index(trial_id, experiment_tag)
         values = {k: v for k, v in choices.items() if "." in k}
         return (
