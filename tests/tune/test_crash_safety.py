@@ -20,7 +20,9 @@ import yaml
 from sct.tune import tracking
 from sct.tune.hygiene import orphaned_agents
 from tests.conftest import FIXTURES, REPO
+from tests.process_guard import Guarded
 from tests.tune.fake_trainer import DIVERGE_TAU, SLOW_EVAL_BATCH
+from tests.tune.local_ray import local_ray_session
 
 pytest.importorskip("ray")
 FAKE = "tests.tune.fake_trainer:train"
@@ -35,10 +37,11 @@ def common(tiny_model_dir: Path, storage: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def driver(args: list[str], log: Path) -> subprocess.Popen:
+def driver(args: list[str], log: Path) -> Guarded:
+    """``python -m ARGS``, guarded on the test's tmp_path (its storage and log): its local Ray included."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return Guarded([sys.executable, "-m", *args], log.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_until(condition, proc: subprocess.Popen, seconds: float = 180) -> None:
@@ -74,10 +77,13 @@ def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(ti
         assert f"experiment 'killme' {tmp_path / 'killme'} is in use by PID {first.pid}" in second.stderr
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=60)
+        resumed = driver([*args, "--resume"], log)
+        try:
+            assert resumed.wait(timeout=600) == 0, log.read_text()[-3000:]
+        finally:
+            resumed.stop()
     finally:
-        first.kill()
-    resumed = driver([*args, "--resume"], log)
-    assert resumed.wait(timeout=600) == 0, log.read_text()[-3000:]
+        first.stop()
 
     parent, children = sweep_runs(tmp_path, "killme")
     assert parent.info.status == "FINISHED"
@@ -97,11 +103,8 @@ def test_sigkilled_driver_resumes_exactly_once_and_a_second_driver_is_refused(ti
 
 @pytest.fixture
 def local_ray():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with local_ray_session():
+        yield
 
 
 def test_a_diverged_trial_is_a_result_not_retried_and_not_a_crash(tiny_model_dir, tmp_path, capsys, local_ray) -> None:
