@@ -16,6 +16,7 @@ import pytest
 from sct import train as train_cli
 from sct.checkpoint import state_dirs
 from tests.conftest import FIXTURES, REPO
+from tests.process_guard import Guarded
 
 SENTENCES = FIXTURES / "sentences.txt"
 
@@ -101,10 +102,12 @@ def test_resume_skips_a_truncated_state_with_a_warning(tiny_model_dir, stsb_dir,
     assert f"{newest}: 1000 bytes" in caplog.text and "falling back to the previous one" in caplog.text
 
 
-def _spawn(args: list[str], tmp_path: Path) -> subprocess.Popen:
+def _spawn(args: list[str], tmp_path: Path) -> Guarded:
+    """``python -m sct.train ARGS``, guarded on ``tmp_path``: a killed test run does not leave it training."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    log = open(tmp_path / f"child-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "sct.train", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / f"child-{time.monotonic_ns()}.log", "w") as log:
+        cmd = [sys.executable, "-m", "sct.train", *args]
+        return Guarded(cmd, tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
@@ -130,7 +133,7 @@ def test_second_run_on_a_locked_output_is_refused_then_ctrl_c_saves_and_resume_f
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=120) == 130
     finally:
-        proc.kill()
+        proc.stop()
     logs = "".join(p.read_text() for p in tmp_path.glob("child-*.log"))
     assert "python -m sct.train: interrupted: training state saved in" in logs and "Traceback" not in logs
     saved = state_dirs(out)

@@ -90,19 +90,23 @@ def open_parent(spec: ExperimentSpec) -> None:
     exp.save()
 
 
-def init_ray(address: str | None, dashboard: bool) -> None:
+def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> None:
+    """Start a local Ray (no ``address``) or join one; what this experiment's killed driver left of its own local
+    Ray is stopped first, and a local Ray started here is recorded for the next start (:mod:`sct.tune.hygiene`)."""
     import ray
+
+    from sct.tune import hygiene
 
     if ray.is_initialized():
         return
-    if not address:
-        from sct.tune.hygiene import reap_orphaned_agents
-
-        reap_orphaned_agents()
+    hygiene.reap_session(experiment.state)
     try:
         ray.init(address=address or None, log_to_driver=True, include_dashboard=dashboard)
     except Exception as err:  # noqa: BLE001 - ConnectionError and friends
         raise UserError(f"--address {address}: cannot start or reach Ray: {err}") from None
+    if not address:
+        hygiene.record_session(experiment.state)
+    experiment.save()
 
 
 def effective_resources(resources: dict[str, float]) -> dict[str, float]:
@@ -206,10 +210,6 @@ def run_experiment(
         return _run(spec, configs, resume, summarise)
     finally:
         spec.experiment.close()
-        if not spec.address:  # agents of a driver killed while this one started may only now be orphaned
-            from sct.tune.hygiene import reap_orphaned_agents
-
-            reap_orphaned_agents()
 
 
 def _run(
@@ -220,7 +220,7 @@ def _run(
     quiet_library_noise(spec.verbose)
     prepare_data(configs)
     open_parent(spec)
-    init_ray(spec.address, spec.dashboard)
+    init_ray(spec.address, spec.dashboard, spec.experiment)
     spec.resources = effective_resources(spec.resources)
     exp = spec.experiment
     outcome = Outcome.of(fit(spec, resume), spec.num_samples, exp)

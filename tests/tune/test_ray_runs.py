@@ -21,6 +21,7 @@ from sct.storage import disk_usage
 from sct.tune import tracking
 from tests.conftest import FIXTURES
 from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
+from tests.tune.local_ray import local_ray_session
 
 ray = pytest.importorskip("ray")
 FAKE = "tests.tune.fake_trainer:train"
@@ -28,9 +29,8 @@ FAKE = "tests.tune.fake_trainer:train"
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with local_ray_session():
+        yield
 
 
 def common(tiny_model_dir: Path, storage: Path, *extra: str) -> list[str]:
