@@ -58,8 +58,10 @@ class ExperimentSpec:
     keep_models: KeepModels = "all"  # trial models kept at the end (sct.tune.keep)
 
 
-def prepare_data(configs: list[SCTConfig]) -> None:
-    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts."""
+def prepare_data(configs: list[SCTConfig], start_ray: Callable[[], None] | None = None) -> None:
+    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts; the paper's views,
+    if not cached yet, are back-translated first on Ray Data (Ray started by ``start_ray`` if needed)."""
+    from sct.data.backtranslation.ray_runner import ray_executor
     from sct.data.run_data import prepare_run_data
 
     seen: set[str] = set()
@@ -67,7 +69,7 @@ def prepare_data(configs: list[SCTConfig]) -> None:
         key = repr((cfg.model, cfg.data, cfg.distill.teacher, cfg.distill.batch_size))
         if key not in seen:
             seen.add(key)
-            prepare_run_data(cfg, show_progress=False)
+            prepare_run_data(cfg, show_progress=False, translate=ray_executor(start=start_ray))
 
 
 def open_parent(spec: ExperimentSpec) -> None:
@@ -218,7 +220,7 @@ def _run(
     from sct.tune.live import quiet_library_noise
 
     quiet_library_noise(spec.verbose)
-    prepare_data(configs)
+    prepare_data(configs, lambda: init_ray(spec.address, spec.dashboard))
     open_parent(spec)
     init_ray(spec.address, spec.dashboard, spec.experiment)
     spec.resources = effective_resources(spec.resources)

@@ -2,7 +2,7 @@
 
 Absence is simulated honestly: a config-only model directory, an encoder saved without its MLM head, nltk made
 unimportable (``sys.modules['nltk'] = None`` makes ``import nltk`` raise ImportError), ``data.wordnet_dir`` at
-an empty directory, a one-column training file.
+an empty directory, a one-column training file, BSL's two-column file (no x).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.errors import UserError
 from sct.tune.grids import load_grid, parse_grid
-from sct.tune.preflight import is_two_column_file, select_available, unavailable_rows
+from sct.tune.preflight import file_column_count, row_views, select_available, unavailable_rows
 from tests.conftest import FIXTURES, tiny_bert_config
 
 ROWS = [
@@ -69,8 +69,9 @@ def test_every_missing_input_is_reported_with_its_fix(tmp_path: Path, monkeypatc
         f"data.augmentation=synonym needs nltk and WordNet, and nltk is not installed: {LEXICAL_FIX}"
     )
     assert reasons["back_translation"] == (
-        "data.augmentation=back_translation needs a two-column view1<TAB>view2 training file, but "
-        f"data.train={tmp_path / 'one.txt'} has one column: --train-data FILE.tsv of back-translated pairs"
+        "data.augmentation=back_translation trains on (T(x), T′(x)) and needs the back-translations T(x) and "
+        f"T′(x), but data.train={tmp_path / 'one.txt'} has 1 column (x): use a three-column source "
+        "x<TAB>T(x)<TAB>T′(x), made from your sentences by `python -m sct.data backtranslate SENTENCES OUT.tsv`"
     )
 
 
@@ -114,17 +115,54 @@ def test_hub_id_offline_and_not_cached(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "two"),
+    ("name", "text", "columns"),
     [
-        ("pairs.txt", "a man plays.\ta man is playing.\nit rains.\tthere is rain.\n", True),
-        ("pairs.tsv", "only one column\n", True),  # .tsv is read as two columns (and fails loudly there)
-        ("mixed.txt", "a\tb\nc d\n", False),
-        ("one.txt", "a man plays.\n", False),
+        ("pairs.txt", "a man plays.\ta man is playing.\nit rains.\tthere is rain.\n", 2),
+        ("views.txt", "x\tT\tT2\ny\tU\tU2\n", 3),
+        ("pairs.tsv", "only one column\n", 1),  # read as a .tsv: refused there, with the line
+        ("views.tsv", "a\tb\tc\n", 3),
+        ("mixed.txt", "a\tb\nc d\n", 1),
+        ("one.txt", "a man plays.\n", 1),
     ],
 )
-def test_two_column_detection_follows_sources(tmp_path: Path, name: str, text: str, two: bool) -> None:
+def test_column_count_follows_sources(tmp_path: Path, name: str, text: str, columns: int) -> None:
     (tmp_path / name).write_text(text, encoding="utf-8")
-    assert is_two_column_file(tmp_path / name) is two
+    assert file_column_count(tmp_path / name) == columns
+
+
+def test_rows_that_need_x_are_unavailable_on_bsl_two_columns(tmp_path: Path) -> None:
+    bsl = tmp_path / "back_translated_nli.txt"
+    bsl.write_text("a man is playing .\ta man plays .\n", encoding="utf-8")
+    rows = [*ROWS[:1], {"name": "aug_dropout", "overrides": {"data.augmentation": "dropout"}, "note": "(x, x)"},
+            {"name": "aug_same", "overrides": {"data.augmentation": "same"}, "note": "(T, T)"}]  # fmt: skip
+    reasons = unavailable_rows(grid(rows), config(tmp_path, **{"data.train": str(bsl)}), None)
+    assert reasons == {
+        "aug_dropout": "data.augmentation=dropout trains on (x, x) and needs the original sentence x, but "
+        f"data.train={bsl} has 2 columns (T(x)<TAB>T′(x), BSL's layout): use a three-column source "
+        "x<TAB>T(x)<TAB>T′(x), made from your sentences by `python -m sct.data backtranslate SENTENCES OUT.tsv`"
+    }
+
+
+def test_row_views_and_rows_that_would_train_on_identical_views(tmp_path: Path) -> None:
+    views = tmp_path / "views.txt"
+    views.write_text("a man plays .\ta man is playing .\ta man is playing .\n", encoding="utf-8")  # T′ = T
+    rows = {
+        "sct": config(tmp_path, **{"data.train": str(views)}),
+        "aug_same": config(tmp_path, **{"data.train": str(views), "data.augmentation": "same"}),
+        "aug_dropout": config(tmp_path, **{"data.train": str(views), "data.augmentation": "dropout"}),
+        "contrastive": config(tmp_path, **{"data.train": str(views), "method.objective": "contrastive"}),
+    }
+    shown, same = row_views(rows)
+    assert shown == {"sct": "(T(x), T′(x))", "aug_same": "(T(x), T(x))", "aug_dropout": "(x, x)",
+                     "contrastive": "(T(x), T′(x))"}  # fmt: skip
+    assert same == [
+        f"rows 'sct' and 'aug_same' would train on identical views (T(x), T′(x)) = (T(x), T(x)) of data.train="
+        f"{views} with the same config otherwise: one of them measures nothing"
+    ]
+    distinct = tmp_path / "distinct.txt"
+    distinct.write_text("a man plays .\ta man is playing .\tthe man plays .\n", encoding="utf-8")
+    rows = {name: apply_overrides(cfg, {"data.train": str(distinct)}, "test") for name, cfg in rows.items()}
+    assert row_views(rows)[1] == []
 
 
 def test_select_refuses_or_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,3 +196,18 @@ def test_ablate_dry_run_lists_skipped_rows_or_exits_2(tmp_path, tiny_model_dir, 
     assert ablate.main([*argv, "--skip-unavailable"]) == 0
     out = capsys.readouterr().out
     assert "2 rows x 3 seeds = 6 trials" in out and "aug_synonym: SKIPPED (--skip-unavailable): " in out
+
+
+def test_ablate_dry_run_flags_rows_that_would_train_on_identical_views(tmp_path, tiny_model_dir, capsys) -> None:
+    views = tmp_path / "views.tsv"
+    views.write_text("a man plays .\ta man is playing .\ta man is playing .\n", encoding="utf-8")  # T′ = T
+    argv = ["table4", "--model", "bert-tiny", "--storage", str(tmp_path / "runs"), "--dry-run", "--rows",
+            "sct,aug_same,aug_dropout", "--train-data", str(views), "--sts-dir", str(FIXTURES / "sts"),
+            "--set", f"model.name={tiny_model_dir}", "--set", "eval.test_tasks=[stsb]"]  # fmt: skip
+    assert ablate.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a  views (x, x)" in out
+    assert out.count("WARNING") == 1 and (
+        "  WARNING: rows 'sct' and 'aug_same' would train on identical views (T(x), T′(x)) = (T(x), T(x)) of "
+        f"data.train={views} with the same config otherwise: one of them measures nothing" in out
+    )
