@@ -58,7 +58,7 @@ class DataConfig:
     train: str = "paper-nli"
     text_columns: tuple[str, ...] | None = None
     split: str = "train"
-    max_examples: int | None = 1_000_000
+    max_examples: int | None = None  # None: every sentence (the paper trains on all its NLI sentences)
     augmentation: Augmentation = "auto"
     mlm_model: str | None = None
     mlm_probability: float = 0.15

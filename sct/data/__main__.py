@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--num-beams", type=int, default=4, help="beam size (default 4)")
     add("--max-length", type=int, default=128, help="token limit of inputs and outputs (default 128)")
     add("--batch-size", type=int, default=32, help="sentences per generate call (default 32)")
-    add("--precision", default="auto", help="auto (bf16 on a CUDA GPU that supports it, else fp32), fp32, fp16, bf16")
+    add("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+        help="auto: bf16 on a CUDA GPU that supports it, else fp32")  # fmt: skip
     add("--shard-size", type=int, default=2048, help="distinct sentences per output shard (default 2048)")
     add("--runner", choices=["ray", "local"], default="ray", help="Ray Data (default) or this process")
     add("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")

@@ -4,10 +4,11 @@
 English T and English-French-English T′ back-translations from Zhang et al. (2021)" (BSL's file). BSL's file
 is not on the Hub, so ``data.train = paper-nli`` (the default) makes the same kind of data: the distinct
 ``premise`` and ``hypothesis`` sentences of the train splits of ``stanfordnlp/snli`` (550,152 pairs) and
-``nyu-mll/multi_nli`` (392,702 pairs), in that order, each with its EN→DE→EN and EN→FR→EN back-translation
-(:data:`~sct.data.backtranslation.settings.DEFAULT_PIVOTS`, default generation settings). At most 1,885,708
-sentences; premises repeat (a premise has about three hypotheses), so roughly 1.1M are distinct — the exact
-count is printed when the data is first read and kept in the cache's ``meta.json``.
+``nyu-mll/multi_nli`` (392,702 pairs), in order of first occurrence, one line each (a premise, which has about
+three hypotheses, trains once), with its EN→DE→EN and EN→FR→EN back-translation
+(:data:`~sct.data.backtranslation.settings.DEFAULT_PIVOTS`, default generation settings). Of at most 1,885,708
+sentences roughly 1.1M are distinct; the exact count is printed when the data is first read and kept in the
+cache's ``meta.json``.
 
 The three-column file is written once to ``<cache root>/backtranslated/paper-nli-<key>/views.tsv``; the key
 hashes the inputs, the pivot models and the generation settings. The cache root is ``data.cache_dir`` (a
@@ -42,9 +43,10 @@ NLI_INPUTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 NLI_PAIRS = 550_152 + 392_702  # train pairs of the two datasets (their dataset cards)
 DISTINCT_ESTIMATE = 1_100_000  # premises repeat about 3x; the real count is printed when read
 PAPER_GENERATION = Generation()
-# Sentences/s of one model replica at the paper's settings, measured with opus-mt-shaped models
-# (benchmarks/backtranslate.py, docs/performance.md): what the dry run's estimate divides by.
-REPLICA_RATES = {"CPU core": 1.1}
+PAPER_FORMAT = 1  # how the inputs become lines (distinct sentences, first-occurrence order); part of the key
+# Distinct sentences/s (both pivots) of one model replica at the paper's settings, measured with opus-mt-shaped
+# models on a loaded 2-core CPU (benchmarks/backtranslate.py, docs/performance.md): the dry run's estimate.
+REPLICA_RATES = {"CPU core": 0.11}
 
 
 def cache_root_of(cfg: SCTConfig) -> Path:
@@ -54,7 +56,9 @@ def cache_root_of(cfg: SCTConfig) -> Path:
 
 
 def paper_key() -> str:
+    """What the views file is made from: the inputs (and how they are read), the pivot models, the settings."""
     parts = {
+        "format": PAPER_FORMAT,
         "inputs": NLI_INPUTS,
         "pivots": [p.identity() for p in DEFAULT_PIVOTS],
         "generation": PAPER_GENERATION.identity(),
@@ -83,9 +87,10 @@ def _hours(seconds: float) -> str:
 
 
 def estimate(sentences: int, replicas: int = 1) -> str:
-    """``~N h on one CPU core`` for ``sentences`` distinct sentences (both pivots), per measured replica rate."""
+    """``2777.8 h on 1 CPU core`` for ``sentences`` distinct sentences (both pivots), per measured replica rate."""
     return ", ".join(
-        f"{_hours(sentences / (rate * replicas))} on {replicas} x {name}" for name, rate in REPLICA_RATES.items()
+        f"{_hours(sentences / (rate * replicas))} on {replicas} {name}{'s' if replicas > 1 else ''}"
+        for name, rate in REPLICA_RATES.items()
     )
 
 
@@ -96,12 +101,12 @@ def describe(cfg: SCTConfig) -> str:
         meta = path.with_name("meta.json")
         lines = json.loads(meta.read_text(encoding="utf-8")).get("lines") if meta.is_file() else "?"
         return f"{PAPER_DATA}: cached at {path} ({lines} lines x<TAB>T(x)<TAB>T′(x))"
-    many = max(os.cpu_count() or 1, 1)
+    cores = max(os.cpu_count() or 1, 1)
     return (
         f"{PAPER_DATA}: not made yet ({path}): ~{DISTINCT_ESTIMATE:,} distinct SNLI+MNLI sentences (from "
-        f"{NLI_PAIRS:,} train pairs) x 2 pivots, back-translated once before training; est. "
-        f"{estimate(DISTINCT_ESTIMATE)} ({estimate(DISTINCT_ESTIMATE, many)}; a GPU replica is much faster, see "
-        "docs/performance.md); --train-data FILE skips it"
+        f"{NLI_PAIRS:,} train pairs) x 2 pivots, back-translated once before training on Ray Data, est. "
+        f"{estimate(DISTINCT_ESTIMATE)} ({estimate(DISTINCT_ESTIMATE, cores)} here), divided by the replicas "
+        "Ray Data gets (one per GPU or CPU worker); --train-data FILE skips it"
     )
 
 
@@ -121,17 +126,23 @@ def make_paper_views(root: Path, executor: Executor | None = None, *, stream: Te
             return out
         check_pivots(DEFAULT_PIVOTS)
         print(f"{PAPER_DATA}: reading {', '.join(s for s, _, _ in NLI_INPUTS)} (train) ...", file=stream)
-        job = Job(out, paper_sentences(), DEFAULT_PIVOTS, PAPER_GENERATION)
+        read = paper_sentences()
+        job = Job(out, list(dict.fromkeys(read)), DEFAULT_PIVOTS, PAPER_GENERATION)  # one line per distinct one
         print(
-            f"{PAPER_DATA}: {len(job.inputs):,} sentences, {len(job.unique):,} distinct, to back-translate via "
+            f"{PAPER_DATA}: {len(read):,} sentences read, {len(job.unique):,} distinct, to back-translate via "
             f"{', '.join(p.describe() for p in DEFAULT_PIVOTS)} into {out}; est. {estimate(len(job.unique))}",
             file=stream,
         )
         started = time.monotonic()
-        outcome = run_job(job, executor or local_executor(), stream=stream)
+        try:
+            outcome = run_job(job, executor or local_executor(), stream=stream)
+        except KeyboardInterrupt:
+            from sct.cli import Interrupted
+
+            raise Interrupted(f"{PAPER_DATA}: finished shards are kept in {job.parts}; run again to continue") from None
         write_json(
             out.with_name("meta.json"),
-            {"inputs": NLI_INPUTS, "lines": len(job.inputs), "distinct": len(job.unique), "key": paper_key(),
+            {"inputs": NLI_INPUTS, "read": len(read), "lines": len(job.inputs), "key": paper_key(),
              "pivots": [p.identity() for p in DEFAULT_PIVOTS], "generation": PAPER_GENERATION.identity(),
              "empty_replaced": outcome.empty_replaced, "seconds": round(time.monotonic() - started, 1)},
         )  # fmt: skip

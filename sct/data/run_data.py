@@ -43,6 +43,15 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
         raise UserError(f"cannot load a tokenizer from {name!r}: {str(err).splitlines()[0]}") from None
 
 
+def prepare_source(cfg: SCTConfig, translate: Executor | None = None) -> None:
+    """Make the paper's views if ``data.train`` is ``paper-nli`` and they are not cached (a no-op otherwise)."""
+    from sct.data.paper_data import PAPER_DATA, make_paper_views
+    from sct.data.tokenized import cache_root
+
+    if cfg.data.train == PAPER_DATA:
+        make_paper_views(cache_root(cfg), translate)
+
+
 def prepare_run_data(
     cfg: SCTConfig,
     *,
@@ -53,12 +62,10 @@ def prepare_run_data(
     """Make the paper's views if ``data.train`` asks for them and they are not cached (with ``translate``,
     default in-process), tokenise both views (cached) and, when distilling, encode them with the teacher
     (cached)."""
-    from sct.data.paper_data import PAPER_DATA, make_paper_views
     from sct.data.teacher import teacher_vectors
     from sct.data.tokenized import cache_root, prepare_pairs
 
-    if cfg.data.train == PAPER_DATA:
-        make_paper_views(cache_root(cfg), translate)
+    prepare_source(cfg, translate)
     tokenizer = load_tokenizer(cfg.model.name)
     try:
         dataset = prepare_pairs(cfg, tokenizer, show_progress=show_progress)

@@ -54,12 +54,14 @@ def test_the_paper_data_is_made_once_and_trains_on_t_and_t_prime(stand_ins, tiny
     views = paper_data.paper_views_file(stand_ins)
     lines = [line.split("\t") for line in views.read_text(encoding="utf-8").splitlines()]
     pairs = [pair for rows in (SNLI, MNLI) for pair in zip(rows["premise"], rows["hypothesis"], strict=True)]
-    sentences = [s for pair in pairs for s in pair]
-    assert [line[0] for line in lines] == sentences  # premise, hypothesis, row by row; SNLI then MNLI
+    distinct = list(dict.fromkeys(s for pair in pairs for s in pair))  # premise, hypothesis, row by row; SNLI, MNLI
+    assert [line[0] for line in lines] == distinct == [
+        "a man plays .", "a man sings .", "a man sits .", "two dogs run .", "dogs run .", "the car is red ."
+    ]  # fmt: skip
     assert (list(data.dataset.texts1), list(data.dataset.texts2)) == ([t for _, t, _ in lines], [t for *_, t in lines])
     meta = json.loads(views.with_name("meta.json").read_text(encoding="utf-8"))
-    assert (meta["lines"], meta["distinct"]) == (8, 6)
-    assert paper_data.describe(cfg) == f"paper-nli: cached at {views} (8 lines x<TAB>T(x)<TAB>T′(x))"
+    assert (meta["read"], meta["lines"]) == (8, 6)
+    assert paper_data.describe(cfg) == f"paper-nli: cached at {views} (6 lines x<TAB>T(x)<TAB>T′(x))"
 
     def no_translation(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the cached views were translated again")
@@ -130,3 +132,28 @@ def test_ablate_dry_run_says_whether_the_paper_cache_exists(stand_ins, tiny_mode
     assert "aug_same: {'data.augmentation': 'same'}  paper Δ n/a  views (T(x), T(x))" in out
     assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a  views (x, x)" in out
     assert "WARNING" not in out
+
+
+def test_a_training_run_on_the_default_data_makes_it_first(stand_ins, tiny_model_dir, stsb_dir, tmp_path) -> None:
+    from sct.trainer import train
+    from tests.test_trainer import tiny_config
+
+    cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", stand_ins, **{"data.train": "paper-nli",
+                      "data.augmentation": "auto", "optim.batch_size": 4, "optim.max_steps": 2})  # fmt: skip
+    metrics = train(cfg, show_progress=False)
+    assert metrics["steps"] == 2 and paper_data.paper_views_file(stand_ins).is_file()
+    saved = (tmp_path / "run" / "config.yaml").read_text(encoding="utf-8")
+    assert "train: paper-nli" in saved  # the run records the data's name, not a cache path
+
+
+def test_sweep_dry_run_says_the_paper_cache_exists(stand_ins, tiny_model_dir, capsys) -> None:
+    from sct import sweep
+
+    storage = stand_ins.parent / "runs"
+    views = paper_data.paper_views_file(storage / "cache")
+    views.parent.mkdir(parents=True)
+    views.write_text("x\tT\tT2\n", encoding="utf-8")
+    argv = ["bert-tiny", "--smoke", "--dry-run", "--storage", str(storage), "--sts-dir", str(FIXTURES / "sts"),
+            "--set", f"model.name={tiny_model_dir}", "--set", "eval.test_tasks=[stsb]"]  # fmt: skip
+    assert sweep.main(argv) == 0
+    assert f"  paper-nli: cached at {views} (? lines x<TAB>T(x)<TAB>T′(x))" in capsys.readouterr().out

@@ -1,12 +1,12 @@
 """The Ray Data executor: the pending shards as one dataset, ``map_batches`` over a pool of model replicas.
 
 One replica (a :class:`~sct.data.backtranslation.translator.RoundTrip` holding every pivot's two models) per
-actor: one actor per GPU of the cluster, or, without GPUs, one per ``cpus_per_worker`` CPUs (torch then uses
-that many threads). Each pending shard is one block whose rows are sorted by length (less padding per
-``generate`` batch); results stream back to the driver in any order, tagged with their sentence ids, and the
-driver files them into shards (:func:`sct.data.backtranslation.job.run_job`), so nothing but the driver
-writes: no shared filesystem is needed for the output. Ray's own progress bars are off; the driver prints
-sentences/s and the ETA.
+actor of a fixed pool: one actor per GPU of the cluster, or, without GPUs, one per ``cpus_per_worker`` CPUs
+(torch then uses that many threads). Each pending shard is one block (a small job's are cut finer, so that
+every replica has work) whose rows are sorted by length (less padding per ``generate`` batch); results stream
+back to the driver in any order, tagged with their sentence ids, and the driver files them into shards
+(:func:`sct.data.backtranslation.job.run_job`), so nothing but the driver writes: no shared filesystem is
+needed for the output. Ray's own progress bars are off; the driver prints sentences/s and the ETA.
 
 This is the only module of :mod:`sct.data` that imports Ray; it is imported only where work runs on Ray
 (``python -m sct.data backtranslate`` and the sweep/ablation driver), never by the training code.
@@ -48,13 +48,20 @@ def replica_plan(workers: int | None, cpus_per_worker: int) -> tuple[int, float,
     return workers or max(1, cpus // cpus_per_worker), float(cpus_per_worker), 0.0
 
 
-def shard_tables(job: Job, pending: list[int]) -> list[pa.Table]:
-    """One table (block) per pending shard, rows sorted by sentence length."""
+def shard_tables(job: Job, pending: list[int], replicas: int) -> list[pa.Table]:
+    """The pending shards as tables (Ray Data blocks), rows sorted by sentence length within a shard.
+
+    An actor works on one block at a time, so a small job is cut finer: blocks of at most
+    ``ceil(rows / (2 * replicas))`` rows (never below one generate batch) keep every replica busy."""
+    rows = sum(stop - start for start, stop in map(job.bounds, pending))
+    piece = max(job.generation.batch_size, -(-rows // (2 * replicas)))
     tables = []
     for shard in pending:
         start, stop = job.bounds(shard)
         ids = sorted(range(start, stop), key=lambda i: len(job.unique[i]))
-        tables.append(pa.table({"id": np.array(ids, dtype=np.int64), "text": [job.unique[i] for i in ids]}))
+        for first in range(0, len(ids), piece):
+            chunk = ids[first : first + piece]
+            tables.append(pa.table({"id": np.array(chunk, dtype=np.int64), "text": [job.unique[i] for i in chunk]}))
     return tables
 
 
@@ -81,7 +88,7 @@ def ray_executor(
         replicas, num_cpus, num_gpus = replica_plan(workers, cpus_per_worker)
         each = "1 GPU" if num_gpus else f"{num_cpus:g} CPU"
         print(f"backtranslate: Ray Data, {replicas} model replica(s), {each} each", file=stream or sys.stderr)
-        dataset = ray.data.from_arrow(shard_tables(job, pending)).map_batches(
+        dataset = ray.data.from_arrow(shard_tables(job, pending, replicas)).map_batches(
             _Replica,
             fn_constructor_kwargs={
                 "pivots": job.pivots,
@@ -90,7 +97,7 @@ def ray_executor(
             },
             batch_size=job.generation.batch_size,
             batch_format="numpy",
-            concurrency=replicas,
+            compute=ray.data.ActorPoolStrategy(size=replicas),
             num_cpus=num_cpus,
             num_gpus=num_gpus,
         )
