@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         ablation_plan.print_plan(spec, grid, configs)
         return 0
-    from sct.tune.preflight import row_views
+    from sct.tune.row_views import row_views
 
     for line in row_views(dict(zip(spec.payload.rows, configs, strict=True)))[1]:
         print(f"warning: {line}", file=sys.stderr)

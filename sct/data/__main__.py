@@ -102,7 +102,7 @@ def backtranslate(args: argparse.Namespace) -> int:
         print(f"wrote {out}")
         return 0
     check_pivots(pivots)
-    sentences = _paper_or(args)
+    sentences = _input_sentences(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     job = Job(out, sentences, pivots, generation, args.shard_size)
     print(
@@ -123,7 +123,7 @@ def backtranslate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _paper_or(args: argparse.Namespace) -> list[str]:
+def _input_sentences(args: argparse.Namespace) -> list[str]:
     from sct.data.backtranslation.inputs import read_sentences
     from sct.data.paper_data import PAPER_DATA, paper_sentences
 

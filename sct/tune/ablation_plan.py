@@ -33,6 +33,7 @@ from sct.tune.driver import (
     trial_resources,
 )
 from sct.tune.grids import AblationGrid, load_grid
+from sct.tune.row_views import row_views
 from sct.tune.runner import ExperimentSpec, GridPlan
 from sct.tune.spaces import load_space
 from sct.tune.trainable import TrialPayload
@@ -108,7 +109,7 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     exp, seeds = spec.experiment, spec.search.seeds  # type: ignore[union-attr]
     rows = len(spec.payload.rows)
     print(f"ablation {exp.name} ({grid.path}): {rows} rows x {len(seeds)} seeds = {spec.num_samples} trials")
-    views, same = preflight.row_views(dict(zip(spec.payload.rows, configs, strict=True)))
+    views, same = row_views(dict(zip(spec.payload.rows, configs, strict=True)))
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
         shown = f"  views {views[name]}" if name in views else ""

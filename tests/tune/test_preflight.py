@@ -19,7 +19,7 @@ from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.errors import UserError
 from sct.tune.grids import load_grid, parse_grid
-from sct.tune.preflight import file_column_count, row_views, select_available, unavailable_rows
+from sct.tune.preflight import file_column_count, select_available, unavailable_rows
 from tests.conftest import FIXTURES, tiny_bert_config
 
 ROWS = [
@@ -143,28 +143,6 @@ def test_rows_that_need_x_are_unavailable_on_bsl_two_columns(tmp_path: Path) -> 
     }
 
 
-def test_row_views_and_rows_that_would_train_on_identical_views(tmp_path: Path) -> None:
-    views = tmp_path / "views.txt"
-    views.write_text("a man plays .\ta man is playing .\ta man is playing .\n", encoding="utf-8")  # T′ = T
-    rows = {
-        "sct": config(tmp_path, **{"data.train": str(views)}),
-        "aug_same": config(tmp_path, **{"data.train": str(views), "data.augmentation": "same"}),
-        "aug_dropout": config(tmp_path, **{"data.train": str(views), "data.augmentation": "dropout"}),
-        "contrastive": config(tmp_path, **{"data.train": str(views), "method.objective": "contrastive"}),
-    }
-    shown, same = row_views(rows)
-    assert shown == {"sct": "(T(x), T′(x))", "aug_same": "(T(x), T(x))", "aug_dropout": "(x, x)",
-                     "contrastive": "(T(x), T′(x))"}  # fmt: skip
-    assert same == [
-        f"rows 'sct' and 'aug_same' would train on identical views (T(x), T′(x)) = (T(x), T(x)) of data.train="
-        f"{views} with the same config otherwise: one of them measures nothing"
-    ]
-    distinct = tmp_path / "distinct.txt"
-    distinct.write_text("a man plays .\ta man is playing .\tthe man plays .\n", encoding="utf-8")
-    rows = {name: apply_overrides(cfg, {"data.train": str(distinct)}, "test") for name, cfg in rows.items()}
-    assert row_views(rows)[1] == []
-
-
 def test_select_refuses_or_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "nltk", None)
     cfg = config(tmp_path, **{"model.name": str(config_only_dir(tmp_path))})
@@ -196,18 +174,3 @@ def test_ablate_dry_run_lists_skipped_rows_or_exits_2(tmp_path, tiny_model_dir, 
     assert ablate.main([*argv, "--skip-unavailable"]) == 0
     out = capsys.readouterr().out
     assert "2 rows x 3 seeds = 6 trials" in out and "aug_synonym: SKIPPED (--skip-unavailable): " in out
-
-
-def test_ablate_dry_run_flags_rows_that_would_train_on_identical_views(tmp_path, tiny_model_dir, capsys) -> None:
-    views = tmp_path / "views.tsv"
-    views.write_text("a man plays .\ta man is playing .\ta man is playing .\n", encoding="utf-8")  # T′ = T
-    argv = ["table4", "--model", "bert-tiny", "--storage", str(tmp_path / "runs"), "--dry-run", "--rows",
-            "sct,aug_same,aug_dropout", "--train-data", str(views), "--sts-dir", str(FIXTURES / "sts"),
-            "--set", f"model.name={tiny_model_dir}", "--set", "eval.test_tasks=[stsb]"]  # fmt: skip
-    assert ablate.main(argv) == 0
-    out = capsys.readouterr().out
-    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a  views (x, x)" in out
-    assert out.count("WARNING") == 1 and (
-        "  WARNING: rows 'sct' and 'aug_same' would train on identical views (T(x), T′(x)) = (T(x), T(x)) of "
-        f"data.train={views} with the same config otherwise: one of them measures nothing" in out
-    )

@@ -214,6 +214,8 @@ def _run(job: Job, executor: Executor, every_s: float, stream: TextIO) -> Outcom
     for ids, columns in executor(job, pending) if pending else ():
         for position, u in enumerate(ids):
             shard = int(u) // job.shard_size
+            if shard not in buffers:  # a retried task's repeat of a shard already written
+                continue
             buffers[shard][int(u)] = [column[position] for column in columns]
             start, stop = job.bounds(shard)
             if len(buffers[shard]) == stop - start:
