@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,11 @@ def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> No
     if not address:
         hygiene.record_session(experiment.state)
     experiment.save()
+
+
+def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
+    """How this driver starts Ray (:func:`init_ray`), for work on Ray before the trials: the paper's views."""
+    return partial(init_ray, spec.address, spec.dashboard, spec.experiment)
 
 
 def effective_resources(resources: dict[str, float]) -> dict[str, float]:
@@ -220,7 +226,7 @@ def _run(
     from sct.tune.live import quiet_library_noise
 
     quiet_library_noise(spec.verbose)
-    prepare_data(configs, lambda: init_ray(spec.address, spec.dashboard))
+    prepare_data(configs, ray_starter(spec))
     open_parent(spec)
     init_ray(spec.address, spec.dashboard, spec.experiment)
     spec.resources = effective_resources(spec.resources)

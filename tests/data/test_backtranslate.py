@@ -24,6 +24,7 @@ from sct.data.sources import load_texts
 from sct.errors import UserError
 from tests.conftest import REPO, tiny_vocab
 from tests.data import tiny_marian
+from tests.process_guard import Guarded
 
 GENERATION = Generation(num_beams=1, max_length=12, batch_size=4)
 # One torch thread per replica: on a shared 2-core machine two spinning threads make a decode step ~20x slower.
@@ -123,7 +124,7 @@ def test_a_killed_run_resumes_from_its_shards_to_one_line_per_input_in_order(mod
     out = tmp_path / "views.tsv"
     parts = tmp_path / "views.tsv.parts"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(_command(source, out, models), cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+    process = Guarded(_command(source, out, models), tmp_path, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(list(parts.glob("shard-*.tsv"))) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -13,6 +13,7 @@ from sct.data.backtranslation.local import local_executor
 from sct.data.backtranslation.settings import Generation
 from sct.data.backtranslation.translator import RoundTrip
 from tests.data.test_backtranslate import ONE_THREAD, models, one_thread, pivot_flags, pivots, sentences
+from tests.tune.local_ray import local_ray_session
 
 ray = pytest.importorskip("ray")
 __all__ = ["models", "one_thread"]  # fixtures shared with test_backtranslate
@@ -21,9 +22,8 @@ SETTINGS = ["--num-beams", "1", "--max-length", "10", "--batch-size", "4", "--sh
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with local_ray_session(num_cpus=2):  # own temp dir, guarded: no Ray process outlives the tests
+        yield
 
 
 def test_ray_data_writes_what_the_in_process_executor_writes(models, tmp_path, capsys) -> None:

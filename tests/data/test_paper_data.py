@@ -157,3 +157,32 @@ def test_sweep_dry_run_says_the_paper_cache_exists(stand_ins, tiny_model_dir, ca
             "--set", f"model.name={tiny_model_dir}", "--set", "eval.test_tasks=[stsb]"]  # fmt: skip
     assert sweep.main(argv) == 0
     assert f"  paper-nli: cached at {views} (? lines x<TAB>T(x)<TAB>T′(x))" in capsys.readouterr().out
+
+
+def test_a_sweep_driver_makes_the_paper_views_on_the_ray_it_starts(stand_ins, tiny_model_dir, monkeypatch) -> None:
+    """The driver's prepare step hands Ray Data its own Ray start (init_ray with this experiment), called only
+    when the views must be made and no Ray is up."""
+    import inspect
+    from types import SimpleNamespace
+
+    pytest.importorskip("ray")
+    from sct.data.backtranslation import ray_runner
+    from sct.tune import runner
+
+    starter = runner.ray_starter(SimpleNamespace(address="HOST:6379", dashboard=False, experiment="EXP"))
+    bound = inspect.signature(runner.init_ray).bind(*starter.args, **starter.keywords)
+    assert bound.arguments == {"address": "HOST:6379", "dashboard": False, "experiment": "EXP"}
+
+    class Started(Exception):
+        pass
+
+    def start() -> None:
+        raise Started
+
+    monkeypatch.setattr(ray_runner.ray, "is_initialized", lambda: False)
+    with pytest.raises(Started):
+        runner.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)
+    views = paper_data.paper_views_file(stand_ins)
+    views.parent.mkdir(parents=True, exist_ok=True)
+    views.write_text("x\tT\tT2\n", encoding="utf-8")
+    runner.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)  # cached: no Ray needed
