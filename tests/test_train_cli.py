@@ -47,7 +47,15 @@ BAD_DATA = {
     "missing": (None, r"training data file not found: .*nope\.txt"),
     "empty": (b"\n\n", r"no sentences \(the file is empty"),
     "not-utf8": (b"a dog runs .\n\xff\xfe bad bytes\n", r"undecodable bytes .* not UTF-8"),
-    "three-columns": (b"a dog\tthe dog\tone dog\n", r"line 1: expected 2 tab-separated columns"),
+    "four-columns": (b"a dog\tthe dog\tone dog\ta dog\n", r"line 1: expected 2 or 3 tab-separated columns .* found 4"),
+    "ragged-columns": (
+        b"a\tb\tc\nd\te\n",
+        r"line 2: expected 3 tab-separated columns \(x<TAB>T\(x\)<TAB>T′\(x\)\), found 2",
+    ),
+    "no-x-for-word-deletion": (
+        b"a dog\tthe dog\n",
+        r"word_deletion .* needs the original sentence x, but .* 2 columns",
+    ),
 }
 
 

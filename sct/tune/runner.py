@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,10 @@ class ExperimentSpec:
     keep_models: KeepModels = "all"  # trial models kept at the end (sct.tune.keep)
 
 
-def prepare_data(configs: list[SCTConfig]) -> None:
-    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts."""
+def prepare_data(configs: list[SCTConfig], start_ray: Callable[[], None] | None = None) -> None:
+    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts; the paper's views,
+    if not cached yet, are back-translated first on Ray Data (Ray started by ``start_ray`` if needed)."""
+    from sct.data.backtranslation.ray_runner import ray_executor
     from sct.data.run_data import prepare_run_data
 
     seen: set[str] = set()
@@ -67,7 +70,7 @@ def prepare_data(configs: list[SCTConfig]) -> None:
         key = repr((cfg.model, cfg.data, cfg.distill.teacher, cfg.distill.batch_size))
         if key not in seen:
             seen.add(key)
-            prepare_run_data(cfg, show_progress=False)
+            prepare_run_data(cfg, show_progress=False, translate=ray_executor(start=start_ray))
 
 
 def open_parent(spec: ExperimentSpec) -> None:
@@ -107,6 +110,11 @@ def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> No
     if not address:
         hygiene.record_session(experiment.state)
     experiment.save()
+
+
+def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
+    """How this driver starts Ray (:func:`init_ray`), for work on Ray before the trials: the paper's views."""
+    return partial(init_ray, spec.address, spec.dashboard, spec.experiment)
 
 
 def effective_resources(resources: dict[str, float]) -> dict[str, float]:
@@ -218,7 +226,7 @@ def _run(
     from sct.tune.live import quiet_library_noise
 
     quiet_library_noise(spec.verbose)
-    prepare_data(configs)
+    prepare_data(configs, ray_starter(spec))
     open_parent(spec)
     init_ray(spec.address, spec.dashboard, spec.experiment)
     spec.resources = effective_resources(spec.resources)
