@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         ablation_plan.print_plan(spec, grid, configs)
         return 0
+    from sct.tune.row_views import row_views
+
+    for line in row_views(dict(zip(spec.payload.rows, configs, strict=True)))[1]:
+        print(f"warning: {line}", file=sys.stderr)
     rows = spec.payload.rows
     queue_sizes = None
     if all(list(o) == ["method.queue_size"] for o in rows.values()):

@@ -39,7 +39,11 @@ def add_config_args(parser: argparse.ArgumentParser, *, max_steps: bool = True) 
     add = parser.add_argument
     add("--config", help="YAML file of config overrides (nested or flat section.key)")
     add("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key (repeatable)")
-    add("--train-data", help="training sentences: TSV (two views), text file or datasets id (data.train)")
+    add(
+        "--train-data",
+        help="data.train: paper-nli (default), a file of x, T(x)<TAB>T′(x) or x<TAB>T(x)<TAB>T′(x) lines, or a "
+        "datasets id",
+    )
     add("--sts-dir", help="SentEval-layout STS directory (eval.sts_dir; default: Hugging Face mteb datasets)")
     add("--teacher", help="distil from this teacher: hub id or local dir (distill.teacher)")
     if max_steps:

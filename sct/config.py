@@ -52,12 +52,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Training sentences: a ``view1<TAB>view2`` file, a one-sentence-a-line file, or a datasets id."""
+    """Training sentences: ``paper-nli`` (the paper's SNLI+MNLI back-translations, made once and cached:
+    :mod:`sct.data.paper_data`), a one-, two- or three-column file, or a datasets id (:mod:`sct.data.sources`)."""
 
-    train: str = "sentence-transformers/wikipedia-en-sentences"
+    train: str = "paper-nli"
     text_columns: tuple[str, ...] | None = None
     split: str = "train"
-    max_examples: int | None = 1_000_000
+    max_examples: int | None = None  # None: every sentence (the paper trains on all its NLI sentences)
     augmentation: Augmentation = "auto"
     mlm_model: str | None = None
     mlm_probability: float = 0.15
@@ -67,8 +68,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         check_choices("data", self)
         check_ranges("data", self, {"max_examples": ("ge", 1, None), "mlm_probability": ("gt", 0.0, 1.0)})
-        if self.text_columns is not None and not 1 <= len(self.text_columns) <= 2:
-            fail("data.text_columns", self.text_columns, "one or two column names")
+        if self.text_columns is not None and not 1 <= len(self.text_columns) <= 3:
+            fail("data.text_columns", self.text_columns, "one to three names: [x], [T(x), T′(x)] or [x, T(x), T′(x)]")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sct.config import SCTConfig
 from sct.errors import UserError
 from sct.presets import SIZES, size_overrides
 
+PAPER_DATA = "paper-nli"  # data.train of the paper's training data, made and cached by sct.data.paper_data
 DATA_SUFFIXES = (".txt", ".tsv", ".text", ".csv", ".json", ".jsonl", ".parquet", ".arrow")
 HUB_HOST = ("huggingface.co", 443)
 OFFLINE_HINT = (
@@ -143,7 +144,9 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
         if not Path(source).is_absolute():
             hub[f"{section}.{key}"] = (source, "model")
     train = Path(cfg.data.train).expanduser()
-    if train.exists():
+    if cfg.data.train == PAPER_DATA:
+        pass  # checked below, once data.cache_dir is resolved
+    elif train.exists():
         out.setdefault("data", {})["train"] = str(train.resolve())
     elif looks_like_path(cfg.data.train):
         raise UserError(f"config key 'data.train': training data file not found: {cfg.data.train} ({train.resolve()})")
@@ -166,4 +169,26 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
 
         hub["eval.sts_dir"] = (HF_DATASETS["stsb"], "dataset")
     check_hub_ids(hub)
-    return replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
+    resolved = replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
+    if cfg.data.train == PAPER_DATA:
+        _check_paper_data(resolved)
+    return resolved
+
+
+def _check_paper_data(cfg: SCTConfig) -> None:
+    """``data.train=paper-nli`` needs its cached views, or the Hub to make them (datasets and pivot models)."""
+    from sct.data.paper_data import DEFAULT_PIVOTS, NLI_INPUTS, training_source
+
+    views = training_source(cfg)
+    if Path(views).is_file():
+        return
+    ids = [(name, "dataset") for name, _, _ in NLI_INPUTS]
+    ids += [(name, "model") for p in DEFAULT_PIVOTS for name in (p.forward, p.back)]
+    remote = [item for item in ids if not Path(item[0]).exists()]
+    if all(_in_hub_cache(*item) for item in remote) or hub_reachable():
+        return
+    raise UserError(
+        f"config key 'data.train' = {PAPER_DATA!r} (the paper's SNLI+MNLI sentences with two back-translations) is "
+        f"not made yet ({views}) and the Hugging Face Hub is unreachable to make it: offline, pass --train-data FILE "
+        "(BSL's back_translated_nli.txt, a file made by python -m sct.data backtranslate, or plain sentences)"
+    )

@@ -38,7 +38,7 @@ from sct.checkpoint import (
 from sct.cli import Interrupted, stop_on_signals
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
-from sct.data.run_data import RunData, prepare_run_data
+from sct.data.run_data import RunData, prepare_run_data, prepare_source
 from sct.encoder import SentenceEncoder
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
@@ -269,6 +269,8 @@ def train(
     input and :class:`sct.cli.Interrupted` after saving the state on SIGINT/SIGTERM.
     """
     cfg = resolve_inputs(cfg)
+    if data is None:
+        prepare_source(cfg)  # the paper's views, if not cached: before signals are caught, so Ctrl-C stops it
     out = Path(cfg.run.output_dir).expanduser().resolve()
     with DirLock(out, "--output"), stop_on_signals() as stop:
         if resume and (out / METRICS_FILE).is_file() and not state_dirs(out):

@@ -51,7 +51,8 @@ def test_every_grid_row_trains_one_step(grid: str, row: str, extras, tiny_tokeni
     small = {"method.queue_size": 64, "method.head_blocks": 1, "method.head_width": 2} | extras
     base = apply_overrides(SCTConfig(), small, "test")
     cfg = load_grid(grid).row_config(base, row, teacher="teacher-placeholder")
-    pairs = TextPairs(sentences[:B], None, "fixture", "fixture sentences")
+    x, t, t_prime = sentences[:B], sentences[B : 2 * B], sentences[2 * B : 3 * B]  # stand-ins for x, T(x), T′(x)
+    pairs = TextPairs(x, t, "fixture", "fixture sentences", texts3=t_prime)
     texts1, texts2 = make_views(resolve_augmentation(cfg.data.augmentation, pairs), pairs, cfg)
     assert len(texts1) == len(texts2) == B
     torch.manual_seed(0)

@@ -7,6 +7,7 @@ them to README.md itself and name the README line of every problem, so a failure
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import re
 import shlex
@@ -19,6 +20,7 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 PARSERS = {
+    "data": "sct.data.__main__",
     "train": "sct.train",
     "evaluate": "sct.evaluate.__main__",
     "sweep": "sct.sweep",
@@ -114,6 +116,16 @@ def sct_invocations(command: str) -> list[tuple[str, list[str]]]:
     return out
 
 
+def option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every flag of ``parser`` and of its sub-commands (``python -m sct.data backtranslate --pivot``)."""
+    known = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                known |= option_strings(sub)
+    return known
+
+
 def unknown_flags(line: int, command: str) -> list[str]:
     """Problems with the sct commands of ``command``: unknown sub-command or flags its parser lacks."""
     problems = []
@@ -121,7 +133,7 @@ def unknown_flags(line: int, command: str) -> list[str]:
         if name not in PARSERS:
             problems.append(f"README.md:{line}: python -m sct.{name}: not one of {sorted(PARSERS)}")
             continue
-        known = importlib.import_module(PARSERS[name]).build_parser()._option_string_actions
+        known = option_strings(importlib.import_module(PARSERS[name]).build_parser())
         problems += [f"README.md:{line}: python -m sct.{name} has no flag {f}" for f in flags if f not in known]
     return problems
 
@@ -149,8 +161,11 @@ def test_checker_joins_continuations_and_finds_flags() -> None:
     assert unknown_flags(9, "python -m sct.evaluate m --sts-dir d --nope 1") == [
         "README.md:9: python -m sct.evaluate has no flag --nope"
     ]
+    assert unknown_flags(9, "python -m sct.data backtranslate in out --pivot a:b:c --nope 1") == [
+        "README.md:9: python -m sct.data has no flag --nope"
+    ]
     assert unknown_flags(9, "python -m sct.nothing x") == [
-        "README.md:9: python -m sct.nothing: not one of ['ablate', 'evaluate', 'report', 'sweep', 'train']"
+        "README.md:9: python -m sct.nothing: not one of ['ablate', 'data', 'evaluate', 'report', 'sweep', 'train']"
     ]
 
 

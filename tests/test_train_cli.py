@@ -17,6 +17,7 @@ import pytest
 from sct import train as train_cli
 from sct.checkpoint import state_dirs
 from tests.conftest import FIXTURES, REPO
+from tests.process_guard import Guarded
 
 SENTENCES = FIXTURES / "sentences.txt"
 
@@ -47,7 +48,15 @@ BAD_DATA = {
     "missing": (None, r"training data file not found: .*nope\.txt"),
     "empty": (b"\n\n", r"no sentences \(the file is empty"),
     "not-utf8": (b"a dog runs .\n\xff\xfe bad bytes\n", r"undecodable bytes .* not UTF-8"),
-    "three-columns": (b"a dog\tthe dog\tone dog\n", r"line 1: expected 2 tab-separated columns"),
+    "four-columns": (b"a dog\tthe dog\tone dog\ta dog\n", r"line 1: expected 2 or 3 tab-separated columns .* found 4"),
+    "ragged-columns": (
+        b"a\tb\tc\nd\te\n",
+        r"line 2: expected 3 tab-separated columns \(x<TAB>T\(x\)<TAB>T′\(x\)\), found 2",
+    ),
+    "no-x-for-word-deletion": (
+        b"a dog\tthe dog\n",
+        r"word_deletion .* needs the original sentence x, but .* 2 columns",
+    ),
 }
 
 
@@ -102,10 +111,12 @@ def test_resume_skips_a_truncated_state_with_a_warning(tiny_model_dir, stsb_dir,
     assert f"{newest}: 1000 bytes" in caplog.text and "falling back to the previous one" in caplog.text
 
 
-def _spawn(args: list[str], tmp_path: Path) -> subprocess.Popen:
+def _spawn(args: list[str], tmp_path: Path) -> Guarded:
+    """``python -m sct.train ARGS``, guarded on ``tmp_path``: a killed test run does not leave it training."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    log = open(tmp_path / f"child-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "sct.train", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / f"child-{time.monotonic_ns()}.log", "w") as log:
+        cmd = [sys.executable, "-m", "sct.train", *args]
+        return Guarded(cmd, tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
@@ -131,7 +142,7 @@ def test_second_run_on_a_locked_output_is_refused_then_ctrl_c_saves_and_resume_f
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=120) == 130
     finally:
-        proc.kill()
+        proc.stop()
     logs = "".join(p.read_text() for p in tmp_path.glob("child-*.log"))
     assert "python -m sct.train: interrupted: training state saved in" in logs and "Traceback" not in logs
     saved = state_dirs(out)

@@ -87,7 +87,11 @@ VARIANTS: dict[str, dict[str, object]] = {
     "released_sum": {"method.view_weight": 1.0},
     "queue_128_gt_steps": {"method.queue_size": 128},
     "queue_smaller_than_batch": {"method.queue_size": 5},
-    "aug_same": {"data.augmentation": "same"},
+    "aug_same": {
+        "data.augmentation": "same",
+        "data.train": str(FIXTURES / "data" / "views.tsv"),
+        "optim.batch_size": 4,
+    },
     "aug_dropout": {"data.augmentation": "dropout"},
     "distill_cd": {"distill.teacher": "TEACHER"},
     "distill_cd_only": {"distill.teacher": "TEACHER", "distill.mode": "distill_only"},

@@ -1,4 +1,6 @@
-"""Training data for SCT: sources, the second view (augmentation), and the tokenised, cached pair dataset."""
+"""Training data for SCT: sources (x, T(x), T′(x) columns), the two views per ``data.augmentation``, the paper's
+data (``paper-nli``, :mod:`.paper_data`) and its back-translation (:mod:`.backtranslation`), and the tokenised,
+cached pair dataset. ``python -m sct.data``: ``backtranslate`` and ``preview``."""
 
 from sct.data.augment import AUGMENTATIONS, augmentation_params, delete_one_word, make_views, resolve_augmentation
 from sct.data.sources import TextPairs, load_texts

@@ -15,6 +15,7 @@ import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from sct.config import SCTConfig
+from sct.data.backtranslation.job import Executor
 from sct.data.tokenized import PairDataset
 from sct.errors import UserError
 from sct.inputs import model_source
@@ -42,11 +43,29 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
         raise UserError(f"cannot load a tokenizer from {name!r}: {str(err).splitlines()[0]}") from None
 
 
-def prepare_run_data(cfg: SCTConfig, *, device: torch.device | None = None, show_progress: bool = True) -> RunData:
-    """Tokenise both views (cached) and, when distilling, encode them with the teacher (cached)."""
+def prepare_source(cfg: SCTConfig, translate: Executor | None = None) -> None:
+    """Make the paper's views if ``data.train`` is ``paper-nli`` and they are not cached (a no-op otherwise)."""
+    from sct.data.paper_data import PAPER_DATA, make_paper_views
+    from sct.data.tokenized import cache_root
+
+    if cfg.data.train == PAPER_DATA:
+        make_paper_views(cache_root(cfg), translate)
+
+
+def prepare_run_data(
+    cfg: SCTConfig,
+    *,
+    device: torch.device | None = None,
+    show_progress: bool = True,
+    translate: Executor | None = None,
+) -> RunData:
+    """Make the paper's views if ``data.train`` asks for them and they are not cached (with ``translate``,
+    default in-process), tokenise both views (cached) and, when distilling, encode them with the teacher
+    (cached)."""
     from sct.data.teacher import teacher_vectors
     from sct.data.tokenized import cache_root, prepare_pairs
 
+    prepare_source(cfg, translate)
     tokenizer = load_tokenizer(cfg.model.name)
     try:
         dataset = prepare_pairs(cfg, tokenizer, show_progress=show_progress)

@@ -5,7 +5,9 @@ augmentation, which needs the texts (their column count) -- reading and splittin
 seconds. For a local file the fingerprint is only its resolved path, size and mtime (see
 :mod:`sct.data.sources`), so a second index ``<root>/tokenized-index/<alias>`` maps a key of those stats plus
 the requested settings to the full cache key; a hit loads the memory-mapped cache directly. Any change of the
-file (size or mtime) or of a setting gives another alias, and the full key is still checked on a miss.
+file (size or mtime), of a setting or of the view rules (:data:`sct.data.augment.VIEWS`, so a row they
+refuse on this file is never loaded through an old alias) gives another alias, and the full key is still
+checked on a miss.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sct.config import SCTConfig
-from sct.data.augment import augmentation_params
+from sct.data.augment import VIEWS, augmentation_params
 
 
 def alias_path(cfg: SCTConfig, root: Path, identity: dict[str, Any], cache_format: int) -> Path | None:
@@ -36,6 +38,7 @@ def alias_path(cfg: SCTConfig, root: Path, identity: dict[str, Any], cache_forma
         "text_columns": data.text_columns,
         "split": data.split,
         "augmentation": requested,
+        "views": VIEWS,
         "params": params,
         "tokenizer": identity,
         "max_length": cfg.model.max_length,

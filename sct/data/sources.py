@@ -1,10 +1,20 @@
-"""Training sentences from a two-column TSV, a one-sentence-a-line text file or a ``datasets`` source.
+"""Training sentences from a one-, two- or three-column text file or a ``datasets`` source.
 
-SCT (§3, §4.1) trains on pairs of views of one sentence. The paper's views are back-translations stored as
-``view1<TAB>view2`` lines; offline, only one-column text exists and the second view comes from an
-augmentation (:mod:`sct.data.augment`). Every source is read the same way: lines/rows are stripped, empty
-ones dropped, order kept, and ``max_examples`` truncates. Malformed input raises an error naming the file
-and the line, before any tokenisation or model loading starts.
+SCT (§3, §4.1) trains on two views of one sentence x: the paper's are two back-translations, x1 = T(x)
+(EN→DE→EN) and x2 = T′(x) (EN→FR→EN). A source holds some of x, T(x), T′(x), by its column count:
+
+=========  ==========================  =====================================================================
+columns    layout                      where it comes from
+=========  ==========================  =====================================================================
+1          ``x``                       plain sentences (one a line); views by augmentation
+2          ``T(x)<TAB>T′(x)``          BSL's ``back_translated_nli.txt``, the file the released code reads
+3          ``x<TAB>T(x)<TAB>T′(x)``    ``python -m sct.data backtranslate``: every Table 4 view row
+=========  ==========================  =====================================================================
+
+:attr:`TextPairs.original` and :attr:`TextPairs.translations` name these roles in one place; which views a
+``data.augmentation`` makes of them is :mod:`sct.data.augment`'s business. Every source is read the same way:
+lines/rows are stripped, empty ones dropped, order kept, and ``max_examples`` truncates. Malformed input raises
+an error naming the file and the line, before any tokenisation or model loading starts.
 """
 
 from __future__ import annotations
@@ -18,11 +28,13 @@ from typing import Any
 from sct.inputs import looks_like_path
 
 _DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
+MAX_COLUMNS = 3
+LAYOUTS = {1: "x", 2: "T(x)<TAB>T′(x)", 3: "x<TAB>T(x)<TAB>T′(x)"}
 
 
 @dataclass(frozen=True)
 class TextPairs:
-    """Loaded sentences: ``texts1`` always, ``texts2`` only for two-column sources (else None).
+    """Loaded sentences, the source's columns in order: ``texts1`` always, ``texts2``/``texts3`` when present.
 
     ``fingerprint`` identifies the source content cheaply (cache key); ``source`` names it in messages.
     """
@@ -31,10 +43,27 @@ class TextPairs:
     texts2: list[str] | None
     fingerprint: str
     source: str = ""
+    texts3: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.texts3 is not None and self.texts2 is None:
+            raise ValueError("TextPairs: a third column needs a second one")
 
     @property
     def num_columns(self) -> int:
-        return 1 if self.texts2 is None else 2
+        return 1 + (self.texts2 is not None) + (self.texts3 is not None)
+
+    @property
+    def original(self) -> list[str] | None:
+        """x, the sentence itself: the only column of a one-column source, the first of a three-column one."""
+        return None if self.num_columns == 2 else self.texts1
+
+    @property
+    def translations(self) -> tuple[list[str], list[str]] | None:
+        """(T(x), T′(x)): the two columns of BSL's layout, the last two of a three-column source."""
+        if self.texts2 is None:
+            return None
+        return (self.texts1, self.texts2) if self.texts3 is None else (self.texts2, self.texts3)
 
 
 def _sha256(*parts: object) -> str:
@@ -66,40 +95,58 @@ def _read_lines(path: Path) -> list[str]:
     return text.removeprefix("\ufeff").splitlines()
 
 
-def _parse_lines(path: Path, lines: list[str]) -> tuple[list[str], list[str] | None]:
-    """One column, or two when the file is a ``.tsv`` or every non-empty line has exactly one tab."""
+def file_columns(path: Path, lines: list[str]) -> int:
+    """The column count of a text file from its non-empty ``lines`` (all of them, or a sample).
+
+    A ``.tsv`` has as many columns as its first line (a line with another count is an error when parsed);
+    any other file has 2 or 3 when every line holds exactly 1 or 2 tabs, else it is one sentence a line.
+    """
+    if path.suffix.lower() == ".tsv":
+        return lines[0].count("\t") + 1 if lines else 2
+    tabs = {line.count("\t") for line in lines}
+    return tabs.pop() + 1 if len(tabs) == 1 and tabs <= {1, 2} else 1
+
+
+def _parse_lines(path: Path, lines: list[str]) -> list[list[str]]:
+    """The file's columns (one to three lists of stripped texts); see :func:`file_columns`."""
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     if not numbered:
         raise ValueError(f"{path}: no sentences (the file is empty or has only blank lines)")
-    is_tsv = path.suffix.lower() == ".tsv" or all(line.count("\t") == 1 for _, line in numbered)
-    if not is_tsv:
-        return [line.strip() for _, line in numbered], None
-    texts1: list[str] = []
-    texts2: list[str] = []
+    width = file_columns(path, [line for _, line in numbered])
+    if width == 1 and path.suffix.lower() != ".tsv":
+        return [[line.strip() for _, line in numbered]]
+    if not 2 <= width <= MAX_COLUMNS:
+        raise ValueError(
+            f"{path}, line {numbered[0][0]}: expected 2 or 3 tab-separated columns ({LAYOUTS[2]} or {LAYOUTS[3]}), "
+            f"found {width}"
+        )
+    expected = f"{width} tab-separated columns ({LAYOUTS[width]})"
+    columns: list[list[str]] = [[] for _ in range(width)]
     for n, line in numbered:
-        cols = line.split("\t")
-        if len(cols) != 2:
-            raise ValueError(f"{path}, line {n}: expected 2 tab-separated columns (view1<TAB>view2), found {len(cols)}")
-        first, second = cols[0].strip(), cols[1].strip()
-        if not first or not second:
-            empty = 1 if not first else 2
-            raise ValueError(f"{path}, line {n}: column {empty} is empty (both views must be non-empty)")
-        texts1.append(first)
-        texts2.append(second)
-    return texts1, texts2
+        cols = [col.strip() for col in line.split("\t")]
+        if len(cols) != width:
+            raise ValueError(f"{path}, line {n}: expected {expected}, found {len(cols)}")
+        if not all(cols):
+            empty = cols.index("") + 1
+            raise ValueError(f"{path}, line {n}: column {empty} is empty (every column must be non-empty)")
+        for column, text in zip(columns, cols, strict=True):
+            column.append(text)
+    return columns
+
+
+def _pairs(columns: list[list[str]], fingerprint: str, source: str) -> TextPairs:
+    texts = [*columns, None, None]
+    return TextPairs(texts[0], texts[1], fingerprint, source=source, texts3=texts[2])  # type: ignore[arg-type]
 
 
 def _load_file(path: Path, max_examples: int | None) -> TextPairs:
-    texts1, texts2 = _parse_lines(path, _read_lines(path))
-    if max_examples is not None:
-        texts1 = texts1[:max_examples]
-        texts2 = None if texts2 is None else texts2[:max_examples]
+    columns = [column[:max_examples] for column in _parse_lines(path, _read_lines(path))]
     stat = path.stat()
     fingerprint = _sha256("file", str(path.resolve()), stat.st_size, stat.st_mtime_ns, max_examples)
-    return TextPairs(texts1, texts2, fingerprint, source=str(path))
+    return _pairs(columns, fingerprint, str(path))
 
 
-def _open_dataset(train: str, split: str) -> Any:
+def open_dataset(train: str, split: str) -> Any:
     """A ``datasets.Dataset`` from a hub id, a ``save_to_disk`` dir, a data dir or a data file."""
     import datasets
 
@@ -121,7 +168,7 @@ def _open_dataset(train: str, split: str) -> Any:
     return loaded
 
 
-def _string_columns(ds: Any) -> list[str]:
+def string_columns(ds: Any) -> list[str]:
     return [
         name for name, feature in ds.features.items() if getattr(feature, "dtype", None) in ("string", "large_string")
     ]
@@ -130,34 +177,32 @@ def _string_columns(ds: Any) -> list[str]:
 def _load_dataset(
     train: str, text_columns: tuple[str, ...] | list[str] | None, split: str, max_examples: int | None
 ) -> TextPairs:
-    ds = _open_dataset(train, split)
-    strings = _string_columns(ds)
+    ds = open_dataset(train, split)
+    strings = string_columns(ds)
     if text_columns is None:
         if not strings:
             raise ValueError(f"dataset {train!r} has no string column: columns {list(ds.column_names)}")
         columns = strings[:2]
     else:
         columns = list(text_columns)
-        if not 1 <= len(columns) <= 2:
-            raise ValueError(f"text_columns {columns!r}: give one or two column names")
+        if not 1 <= len(columns) <= MAX_COLUMNS:
+            raise ValueError(f"text_columns {columns!r}: give one to three column names (x / T(x), T′(x) / x, T, T′)")
         for name in columns:
             if name not in strings:
                 raise ValueError(f"dataset {train!r}: text column {name!r} not found among string columns {strings}")
-    texts1: list[str] = []
-    texts2: list[str] = []
+    texts: list[list[str]] = [[] for _ in columns]
     for row in zip(*(ds[name] for name in columns), strict=True):
         views = [(value or "").strip() for value in row]
         if not all(views):
             continue
-        texts1.append(views[0])
-        if len(views) == 2:
-            texts2.append(views[1])
-        if max_examples is not None and len(texts1) >= max_examples:
+        for column, view in zip(texts, views, strict=True):
+            column.append(view)
+        if max_examples is not None and len(texts[0]) >= max_examples:
             break
-    if not texts1:
+    if not texts[0]:
         raise ValueError(f"dataset {train!r} (split {split!r}, columns {columns}) has no non-empty text")
     fingerprint = _sha256("dataset", train, split, columns, getattr(ds, "_fingerprint", None), max_examples)
-    return TextPairs(texts1, texts2 if len(columns) == 2 else None, fingerprint, source=train)
+    return _pairs(texts, fingerprint, train)
 
 
 def load_texts(
@@ -169,13 +214,13 @@ def load_texts(
 ) -> TextPairs:
     """Load training sentences from ``train``.
 
-    - a ``.tsv`` file, or any file whose non-empty lines all hold exactly one tab: two columns
-      ``view1<TAB>view2`` (the paper's back-translation pairs); a line with another column count is an
-      error naming the file and line;
-    - any other text file: one sentence a line;
+    - a ``.tsv`` file, or any file whose non-empty lines all hold exactly one (two) tabs: two columns
+      ``T(x)<TAB>T′(x)`` (BSL's layout) or three ``x<TAB>T(x)<TAB>T′(x)``; in a ``.tsv`` a line with another
+      column count than the first is an error naming the file and line;
+    - any other text file: one sentence ``x`` a line;
     - ``.csv``/``.json``/``.jsonl``/``.parquet``/``.arrow`` files, local dataset directories and hub ids:
-      loaded with ``datasets``; ``text_columns`` picks one or two columns (default: the first one or two
-      string columns).
+      loaded with ``datasets``; ``text_columns`` picks one to three columns in that order (default: the first
+      one or two string columns).
     """
     if max_examples is not None and max_examples < 1:
         raise ValueError(f"max_examples must be >= 1, got {max_examples}")

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
 from sct.data.columns import TextColumn, encode_texts, gather_padded, tokenize_texts
 from sct.data.columns import collate_pairs as collate_pairs  # re-exported: its public home since format 1
+from sct.data.paper_data import training_source
 from sct.data.source_index import alias_path, read_alias, write_alias
 from sct.data.sources import load_texts
 from sct.storage import write_dir
@@ -180,6 +182,11 @@ def prepare_pairs(
     ``device`` only matters for MLM views (the fill model's device; default CUDA when available). The
     returned dataset's ``fingerprint`` is the cache key.
     """
+    source = training_source(cfg)
+    if source != cfg.data.train:  # the paper's data: its cached views file
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"data.train={cfg.data.train}: its views are not made yet ({source})")
+        cfg = replace(cfg, data=replace(cfg.data, train=source))
     data = cfg.data
     identity = tokenizer_identity(tokenizer)
     alias = alias_path(cfg, cache_root(cfg, cache_dir), identity, CACHE_FORMAT)

@@ -15,6 +15,8 @@ import yaml
 
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, config_to_dict, flatten, resolve_config
+from sct.data import paper_data
+from sct.data.paper_data import PAPER_DATA
 from sct.errors import UserError
 from sct.inputs import model_size, model_source, resolve_inputs
 from sct.presets import size_of
@@ -31,6 +33,7 @@ from sct.tune.driver import (
     trial_resources,
 )
 from sct.tune.grids import AblationGrid, load_grid
+from sct.tune.row_views import row_views
 from sct.tune.runner import ExperimentSpec, GridPlan
 from sct.tune.spaces import load_space
 from sct.tune.trainable import TrialPayload
@@ -106,14 +109,20 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     exp, seeds = spec.experiment, spec.search.seeds  # type: ignore[union-attr]
     rows = len(spec.payload.rows)
     print(f"ablation {exp.name} ({grid.path}): {rows} rows x {len(seeds)} seeds = {spec.num_samples} trials")
+    views, same = row_views(dict(zip(spec.payload.rows, configs, strict=True)))
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
-        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}")
+        shown = f"  views {views[name]}" if name in views else ""
+        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}{shown}")
     for name, reason in json.loads(spec.tags.get("sct.skipped", "{}")).items():
         print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
+    for line in same:
+        print(f"  WARNING: {line}")
     print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
     print(f"resources per trial: {describe_resources(spec.resources)}")
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir"):
         print(f"  {key}: {flatten(configs[0])[key]}")
+    if configs[0].data.train == PAPER_DATA:
+        print(f"  {paper_data.describe(configs[0])}")

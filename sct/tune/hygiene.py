@@ -1,86 +1,84 @@
-"""Ray processes a killed driver leaves behind, stopped before the next local Ray starts.
+"""The local Ray a killed driver of *this experiment* left behind, stopped when its next driver starts Ray.
 
 When a driver that started a local Ray is SIGKILLed, Ray's fate-sharing takes its GCS server and raylet down,
-but the raylet's agents (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``) can outlive it, re-parented to
-init, holding ports and files of a session directory that is gone. An agent whose parent is no longer a
-raylet belongs to no cluster: :func:`reap_orphaned_agents` stops those (and only those).
+but the raylet's agents (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``) outlive it — 8 to 63 s in our
+measurements (they wait on the dead GCS), re-parented to init, holding ports and files. They are stopped by
+the experiment's next driver, and nothing else ever is: other users' sweeps, other Ray clusters and other tools
+on the machine look just the same (same titles, parents that are not raylets), so a process is stopped only
+when it is tied to the Ray session *this experiment* recorded.
+
+:func:`record_session` runs right after the driver started a local Ray. It keeps, in the experiment's state
+(``sct_experiment.json`` under ``--storage``; Ray's session dir does not survive a restart), the host, the
+driver's identity (PID + start time) and the session directory — and nothing when ``ray.init`` joined a Ray
+someone else started. :func:`reap_session` runs before the next ``ray.init``: when the recorded driver is gone
+and the record was made on this host, it stops this user's processes tied to that session, read from
+``/proc``: a ``--flag=PATH`` argument names the session directory (GCS server, raylet, dashboard, monitors), or
+the process is titled ``ray::…`` and holds a file open under it (the agents and workers: Ray 2.60 overwrites
+their command lines, and often their environment, with the title, and points their output at the session's
+``logs/``). A shell reading those logs is no Ray process; another Ray's agents hold other files.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import time
-from pathlib import Path
+import socket
+import sys
+from typing import Any
 
-AGENT_TITLES = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
+from sct.tune.processes import Proc, cmdline, names_path, open_paths, running, stop
 
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
+SESSION_KEY = "local_ray"  # the record's key in the experiment's state
 
 
-def _ppid(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
+def record_session(state: dict[str, Any]) -> bool:
+    """Record the local Ray this process has just started in ``state``; False (and no record) when the Ray
+    this process uses was started by another process."""
+    import ray
+
+    state.pop(SESSION_KEY, None)
+    node = ray._private.worker._global_node  # the session directory has no public accessor in Ray 2.60
+    session_dir = node.get_session_dir_path() if node is not None else None
+    me = Proc.of(os.getpid())
+    if not session_dir or me is None or not any(p.parent() == me.pid for p in tied(session_dir)):
+        return False  # no GCS server / raylet of that session is our child: not ours to stop, ever
+    state[SESSION_KEY] = {
+        "host": socket.gethostname(),
+        "driver": [me.pid, me.start],
+        "session_dir": session_dir,
+    }
+    return True
 
 
-def orphaned_agents() -> list[int]:
-    """PIDs of this user's Ray agent processes whose parent is not a raylet."""
+def tied(session_dir: str) -> list[Proc]:
+    """This user's processes of one Ray session (see the module docstring for the rule)."""
     found = []
-    uid = os.getuid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        try:
-            if entry.stat().st_uid != uid:
-                continue
-        except OSError:
-            continue
-        if not _cmdline(pid).startswith(AGENT_TITLES) or not _alive(pid):
-            continue
-        parent = _ppid(pid)
-        if parent is not None and "raylet" not in _cmdline(parent):
-            found.append(pid)
+    for proc in running():
+        args = cmdline(proc.pid)
+        flags = [arg.partition("=")[2] for arg in args[1:] if arg.startswith("--") and "=" in arg]
+        if any(names_path(value, session_dir) for value in flags) or (
+            args[:1] and args[0].startswith("ray::") and any(names_path(p, session_dir) for p in open_paths(proc.pid))
+        ):
+            found.append(proc)
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return not Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
+def leftovers(record: dict[str, Any]) -> list[Proc]:
+    """The live processes of a recorded session, or none while its driver runs or when it ran on another host."""
+    if record.get("host") != socket.gethostname() or Proc(*record["driver"]).alive():
+        return []
+    return tied(record["session_dir"])
 
 
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass
-
-
-def reap_orphaned_agents(grace_s: float = 2.0) -> int:
-    """SIGTERM every orphaned Ray agent, SIGKILL those still alive after ``grace_s`` (the agents ignore
-    SIGTERM once their raylet is gone); returns how many were stopped."""
-    found = orphaned_agents()
-    for pid in found:
-        _signal(pid, signal.SIGTERM)
-    alive, deadline = list(found), time.monotonic() + grace_s
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.1)
-        alive = [pid for pid in alive if _alive(pid)]
-    for pid in alive:
-        _signal(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 2.0
-    while any(_alive(pid) for pid in alive) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if found:
-        print(f"stopped {len(found)} Ray agent process(es) left behind by a killed driver")
-    return len(found)
+def reap_session(state: dict[str, Any], grace_s: float = 2.0) -> list[Proc]:
+    """Stop what the recorded session left behind (SIGTERM, SIGKILL after ``grace_s``: the agents ignore SIGTERM
+    once their raylet is gone) and drop the record; returns the processes stopped and says so in one line."""
+    record = state.pop(SESSION_KEY, None)
+    if not record:
+        return []
+    stopped, alive = stop(leftovers(record), grace_s)
+    where = f"Ray session {record['session_dir']} of this experiment's earlier driver (PID {record['driver'][0]})"
+    if stopped:
+        print(f"stopped {len(stopped)} leftover process(es) of the {where}")
+    if alive:
+        print(f"could not stop process(es) {' '.join(str(p.pid) for p in alive)} of the {where}", file=sys.stderr)
+    return stopped

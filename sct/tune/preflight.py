@@ -1,18 +1,19 @@
 """Which rows of an ablation grid can run where the user is, checked before Ray starts (all rows at once).
 
 A grid row can need inputs the base config does not: a masked LM for ``data.augmentation: mlm``, nltk and
-WordNet for ``synonym``, a two-column ``view1<TAB>view2`` training file for ``back_translation``, a teacher
-for the distillation grids. Finding out inside a trial costs a Ray start and a failed run per seed, one
+WordNet for ``synonym``, a training source with the columns its views are read from (T(x), T′(x) for
+``back_translation``/``same``, x for ``dropout``/``mlm``/``synonym``: :func:`sct.data.augment.view_problem`),
+a teacher for the distillation grids. Finding out inside a trial costs a Ray start and a failed run per seed, one
 missing input at a time; here every row is checked in a second or two, and every missing input is reported
 together, each with its fix. ``sct.ablate`` refuses such a grid (exit 2) unless ``--skip-unavailable``, which
 runs the other rows and records the skipped ones (parent tag ``sct.skipped``, listed by ``sct.report``).
 
 The checks mirror what the data code does: :mod:`sct.data.mlm_views` loads ``data.mlm_model`` or else the
 student's checkpoint with a masked-LM head; :mod:`sct.data.synonym_views` needs nltk and finds WordNet in
-``data.wordnet_dir``, ``/usr/share/wordnet`` or nltk's data path; :mod:`sct.data.sources` reads a file as two
-columns when it is a ``.tsv`` or every non-empty line holds exactly one tab. A hub id cannot be checked
-offline without the network; it counts as available unless ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE`` is
-set and it is not in the local Hugging Face cache.
+``data.wordnet_dir``, ``/usr/share/wordnet`` or nltk's data path; :mod:`sct.data.sources` counts a text
+file's columns by its tabs (:func:`sct.data.sources.file_columns`, here on the first 1000 lines). A hub id
+cannot be checked offline without the network; it counts as available unless ``HF_HUB_OFFLINE``/
+``TRANSFORMERS_OFFLINE`` is set and it is not in the local Hugging Face cache.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 from sct.config import SCTConfig
 from sct.errors import UserError
 
-TWO_COLUMN_AUGMENTATIONS = ("back_translation",)  # augment.py: `same`/`dropout` read the first column only
 _MLM_HEAD_PREFIXES = ("cls.predictions.", "lm_head.", "vocab_projector.", "generator_lm_head.", "predictions.")
 _DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
 _LEXICAL_FIX = 'pip install -e ".[lexical]" then apt-get install wordnet-base (or --set data.wordnet_dir=DIR)'
@@ -100,31 +100,36 @@ def synonym_problem(cfg: SCTConfig) -> str | None:
     return None
 
 
-def is_two_column_file(path: Path, sample: int = 1000) -> bool:
+def file_column_count(path: Path, sample: int = 1000) -> int:
     """What :mod:`sct.data.sources` decides for a text file, from its first ``sample`` non-empty lines."""
-    if path.suffix.lower() == ".tsv":
-        return True
+    from sct.data.sources import file_columns
+
     with path.open(encoding="utf-8", errors="replace") as handle:
         lines = list(islice((line.rstrip("\r\n") for line in handle if line.strip()), sample))
-    return bool(lines) and all(line.count("\t") == 1 for line in lines)
+    return file_columns(path, lines)
 
 
-def two_column_problem(cfg: SCTConfig) -> str | None:
-    """Why back-translation views are not available: the training file has one column."""
+def source_column_count(cfg: SCTConfig) -> int | None:
+    """The training source's column count, or None where only loading it tells (a dataset read without
+    ``data.text_columns``; a path that is not there, which input resolution reports)."""
+    from sct.data.paper_data import PAPER_DATA
+
+    if cfg.data.train == PAPER_DATA:
+        return 3
     path = Path(cfg.data.train).expanduser()
-    if not path.is_file() or path.suffix.lower() in _DATASET_SUFFIXES:
-        one = cfg.data.text_columns is not None and len(cfg.data.text_columns) == 1
-        return (
-            f"data.augmentation={cfg.data.augmentation} needs two text columns, data.text_columns has one"
-            if one
-            else None
-        )
-    if is_two_column_file(path):
+    if path.is_file() and path.suffix.lower() not in _DATASET_SUFFIXES:
+        return file_column_count(path)
+    return None if cfg.data.text_columns is None else len(cfg.data.text_columns)
+
+
+def views_problem(cfg: SCTConfig) -> str | None:
+    """Why ``data.augmentation``'s views cannot be made faithfully from ``data.train``, with the fix."""
+    from sct.data.augment import view_problem
+
+    columns = source_column_count(cfg)
+    if cfg.data.augmentation == "auto" or columns is None:
         return None
-    return (
-        f"data.augmentation={cfg.data.augmentation} needs a two-column view1<TAB>view2 training file, but "
-        f"data.train={cfg.data.train} has one column: --train-data FILE.tsv of back-translated pairs"
-    )
+    return view_problem(cfg.data.augmentation, columns, f"data.train={cfg.data.train}")
 
 
 def row_problems(cfg: SCTConfig) -> list[str]:
@@ -142,8 +147,7 @@ def row_problems(cfg: SCTConfig) -> list[str]:
             problems.append(f"data.augmentation=mlm needs a masked LM, but {problem}: {_MLM_FIX}")
     elif augmentation == "synonym":
         problems += [p for p in [synonym_problem(cfg)] if p]
-    elif augmentation in TWO_COLUMN_AUGMENTATIONS:
-        problems += [p for p in [two_column_problem(cfg)] if p]
+    problems += [p for p in [views_problem(cfg)] if p]
     return problems
 
 

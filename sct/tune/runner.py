@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,10 @@ class ExperimentSpec:
     keep_models: KeepModels = "all"  # trial models kept at the end (sct.tune.keep)
 
 
-def prepare_data(configs: list[SCTConfig]) -> None:
-    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts."""
+def prepare_data(configs: list[SCTConfig], start_ray: Callable[[], None] | None = None) -> None:
+    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts; the paper's views,
+    if not cached yet, are back-translated first on Ray Data (Ray started by ``start_ray`` if needed)."""
+    from sct.data.backtranslation.ray_runner import ray_executor
     from sct.data.run_data import prepare_run_data
 
     seen: set[str] = set()
@@ -72,7 +75,7 @@ def prepare_data(configs: list[SCTConfig]) -> None:
         key = repr((cfg.model, cfg.data, cfg.distill.teacher, cfg.distill.batch_size))
         if key not in seen:
             seen.add(key)
-            prepare_run_data(cfg, show_progress=False)
+            prepare_run_data(cfg, show_progress=False, translate=ray_executor(start=start_ray))
 
 
 def open_parent(spec: ExperimentSpec) -> None:
@@ -99,20 +102,29 @@ def open_parent(spec: ExperimentSpec) -> None:
     exp.save()
 
 
-def init_ray(address: str | None, dashboard: bool) -> None:
+def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> None:
+    """Start a local Ray (no ``address``) or join one; what this experiment's killed driver left of its own local
+    Ray is stopped first, and a local Ray started here is recorded for the next start (:mod:`sct.tune.hygiene`)."""
     import ray
+
+    from sct.tune import hygiene
 
     if ray.is_initialized():
         return
-    if not address:
-        from sct.tune.hygiene import reap_orphaned_agents
-
-        reap_orphaned_agents()
+    hygiene.reap_session(experiment.state)
     try:
         ray.init(address=address or None, log_to_driver=True, include_dashboard=dashboard)
     except Exception as err:  # noqa: BLE001 - ConnectionError and friends
         raise UserError(f"--address {address}: cannot start or reach Ray: {err}") from None
     cli.forward_sigterm()  # ray.init replaced it with Ray's handler, which aborts the driver (exit code 134)
+    if not address:
+        hygiene.record_session(experiment.state)
+    experiment.save()
+
+
+def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
+    """How this driver starts Ray (:func:`init_ray`), for work on Ray before the trials: the paper's views."""
+    return partial(init_ray, spec.address, spec.dashboard, spec.experiment)
 
 
 def effective_resources(resources: dict[str, float]) -> dict[str, float]:
@@ -258,10 +270,6 @@ def run_experiment(
         return _run(spec, configs, resume, summarise)
     finally:
         spec.experiment.close()
-        if not spec.address:  # agents of a driver killed while this one started may only now be orphaned
-            from sct.tune.hygiene import reap_orphaned_agents
-
-            reap_orphaned_agents()
 
 
 def _run(
@@ -270,9 +278,9 @@ def _run(
     from sct.tune.live import quiet_library_noise
 
     quiet_library_noise(spec.verbose)
-    prepare_data(configs)
+    prepare_data(configs, ray_starter(spec))
     open_parent(spec)
-    init_ray(spec.address, spec.dashboard)
+    init_ray(spec.address, spec.dashboard, spec.experiment)
     spec.resources = effective_resources(spec.resources)
     exp = spec.experiment
     outcome = Outcome.of(fit(spec, resume), spec.num_samples, exp)

@@ -9,6 +9,8 @@ from pathlib import Path
 from sct import cli
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, flatten
+from sct.data import paper_data
+from sct.data.paper_data import PAPER_DATA
 from sct.errors import UserError
 from sct.inputs import model_size, resolve_inputs
 from sct.tune import tracking
@@ -118,3 +120,5 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir", "distill.teacher"):
         print(f"  {key}: {flatten(cfg)[key]}")
+    if cfg.data.train == PAPER_DATA:
+        print(f"  {paper_data.describe(cfg)}")

@@ -1,4 +1,5 @@
-"""Augmentation switch: resolution (auto / back_translation checks), same / dropout views, word deletion."""
+"""Augmentation switch: resolution (auto, refusals), word deletion, parameters. Table 4's view pairs on every
+source layout: tests/data/test_views.py."""
 
 from __future__ import annotations
 
@@ -19,12 +20,17 @@ def cfg(augmentation: str = "auto", seed: int = 42, **data: object) -> SCTConfig
 def test_auto_is_back_translation_for_two_columns_and_word_deletion_for_one() -> None:
     assert resolve_augmentation("auto", TWO) == "back_translation"
     assert resolve_augmentation("auto", ONE) == "word_deletion"
-    for name in ("same", "dropout", "word_deletion", "mlm", "synonym"):
+    for name in ("dropout", "word_deletion", "mlm", "synonym"):
         assert resolve_augmentation(name, ONE) == name
 
 
-def test_back_translation_on_one_column_names_the_source() -> None:
-    with pytest.raises(ValueError, match=r"back_translation.*but wiki\.txt has one column; pick data\.augmentation"):
+def test_back_translation_on_one_column_names_the_source_and_the_fix() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"data\.augmentation=back_translation trains on \(T\(x\), T′\(x\)\) and needs the back-translations "
+        r"T\(x\) and T′\(x\), but wiki\.txt has 1 column \(x\): use a three-column source x<TAB>T\(x\)<TAB>T′\(x\), "
+        r"made from your sentences by `python -m sct\.data backtranslate SENTENCES OUT\.tsv`",
+    ):
         resolve_augmentation("back_translation", ONE)
 
 
@@ -35,12 +41,6 @@ def test_unknown_augmentation_lists_the_allowed_values() -> None:
 
 def test_back_translation_views_are_the_two_columns() -> None:
     assert make_views("back_translation", TWO, cfg()) == (TWO.texts1, TWO.texts2)
-
-
-@pytest.mark.parametrize("name", ["same", "dropout"])
-def test_same_and_dropout_repeat_the_first_column(name: str) -> None:
-    texts1, texts2 = make_views(name, TWO, cfg(name))
-    assert texts1 == texts2 == TWO.texts1
 
 
 def test_word_deletion_drops_exactly_one_word_and_keeps_one_word_sentences() -> None:
@@ -65,10 +65,10 @@ def test_word_deletion_is_deterministic_under_the_seed_and_varies_with_it() -> N
     assert dropped == {"w", "x", "y", "z", "v"}  # every position gets dropped somewhere
 
 
-def test_word_deletion_on_two_columns_uses_the_first_column() -> None:
-    texts1, texts2 = make_views("word_deletion", TWO, cfg("word_deletion", seed=1))
-    assert texts1 == TWO.texts1
-    assert texts2 == delete_one_word(TWO.texts1, seed=1)
+def test_word_deletion_edits_the_original_sentence() -> None:
+    texts1, texts2 = make_views("word_deletion", ONE, cfg("word_deletion", seed=1))
+    assert texts1 == ONE.texts1
+    assert texts2 == delete_one_word(ONE.texts1, seed=1)
 
 
 def test_augmentation_params_carry_what_changes_the_views() -> None:

@@ -89,7 +89,7 @@ def test_cache_key_follows_everything_the_ids_depend_on(tmp_path: Path, tokenize
     variants = [
         key(cfg(train, max_length=4)),
         key(cfg(train, seed=1)),
-        key(cfg(train, augmentation="same")),
+        key(cfg(train, augmentation="dropout")),
         key(cfg(train, max_examples=1)),
         key(cfg(train), AutoTokenizer.from_pretrained(str(tokenizer.name_or_path), do_lower_case=False)),
     ]
@@ -98,11 +98,9 @@ def test_cache_key_follows_everything_the_ids_depend_on(tmp_path: Path, tokenize
     assert key(cfg(train)) != base
 
 
-@pytest.mark.parametrize("augmentation", ["same", "dropout"])
-def test_same_view_shares_the_ids_of_view_one(tmp_path: Path, tokenizer: BertTokenizerFast, augmentation: str) -> None:
-    ds = prepare_pairs(
-        cfg(FIXTURES / "sentences.txt", augmentation), tokenizer, cache_dir=tmp_path, show_progress=False
-    )
+@pytest.mark.parametrize(("source", "augmentation"), [("data/views.tsv", "same"), ("sentences.txt", "dropout")])
+def test_same_view_shares_the_ids_of_view_one(tmp_path, tokenizer, source: str, augmentation: str) -> None:
+    ds = prepare_pairs(cfg(FIXTURES / source, augmentation), tokenizer, cache_dir=tmp_path, show_progress=False)
     cached = load_pairs(ds.cache_dir)
     for dataset in (ds, cached):
         assert dataset.texts1 == dataset.texts2 and dataset.augmentation == augmentation
@@ -185,7 +183,7 @@ def test_shared_wiki_head_with_the_real_bert_tokenizer(tmp_path: Path, shared_di
     assert prepare_pairs(config, tok, cache_dir=tmp_path, show_progress=False).fingerprint == ds.fingerprint
 
 
-@pytest.mark.parametrize("augmentation", ["word_deletion", "same"])
+@pytest.mark.parametrize("augmentation", ["word_deletion", "dropout"])
 def test_batch_equals_collate_of_items_for_a_permutation(
     tmp_path: Path, tokenizer: BertTokenizerFast, augmentation: str
 ) -> None:
@@ -217,7 +215,7 @@ def test_cached_texts_are_a_lazy_column_equal_to_the_lists(tmp_path: Path, token
     texts = ["a man plays the guitar", "le café est chaud", "the dog runs"]
     train = tmp_path / "s.txt"
     train.write_text("\n".join(texts) + "\n", encoding="utf-8")
-    ds = prepare_pairs(cfg(train, "same"), tokenizer, cache_dir=tmp_path / "c", show_progress=False)
+    ds = prepare_pairs(cfg(train, "dropout"), tokenizer, cache_dir=tmp_path / "c", show_progress=False)
     cached = load_pairs(ds.cache_dir)
     assert isinstance(cached.texts1, TextColumn) and cached.texts1 == texts and list(cached.texts1) == texts
     assert cached.texts1[1] == "le café est chaud" and cached.texts1[-1] == "the dog runs"

@@ -25,6 +25,7 @@ import pytest
 
 from sct.tune import tracking
 from tests.conftest import REPO
+from tests.process_guard import Guarded
 from tests.tune.checks import asked
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.test_crash_safety import common
@@ -45,13 +46,25 @@ def sweep_args(tiny_model_dir: Path, storage: Path, name: str, seed: int, *extra
 
 
 class Driver:
-    """One ``python -m sct.sweep`` process; every process it starts carries ``token`` in its environment."""
+    """One ``python -m sct.sweep`` process; every process it starts carries ``token`` in its environment. It is
+    guarded on the test's tmp dir (:class:`tests.process_guard.Guarded`): :meth:`stop_all` at the end, or pytest
+    dying, stops whatever the drivers left, after the test has checked that they left nothing."""
+
+    started_ones: list[Guarded] = []
 
     def __init__(self, args: list[str], log: Path, token: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "SCT_CHAOS_TOKEN": token}
         with open(log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = Guarded(
+                [sys.executable, "-m", *args], log.parent, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        Driver.started_ones.append(self.proc)
         self.started = time.monotonic()
+
+    @classmethod
+    def stop_all(cls) -> None:
+        while cls.started_ones:
+            cls.started_ones.pop().stop()
 
     def wait_for_worker(self, cache: Path, token: str) -> int:
         """The process of a trial attempt this driver started, of a trial whose worker was never killed."""
@@ -98,7 +111,13 @@ def _zombie(pid: int) -> bool:
         return True
 
 
-def test_chaos(tiny_model_dir, tmp_path) -> None:
+@pytest.fixture
+def drivers():
+    yield
+    Driver.stop_all()
+
+
+def test_chaos(tiny_model_dir, tmp_path, drivers) -> None:
     seed = int(os.environ.get("SCT_CHAOS_SEED") or random.randrange(1 << 30))
     print(f"chaos seed: SCT_CHAOS_SEED={seed}", flush=True)
     rng = random.Random(seed)

@@ -2,9 +2,11 @@
 
 The head is ``ray start --head --block`` as a subprocess; the second node (:mod:`tests.tune.ray_node`) starts
 the same Ray node class with its own temp dir, 1 CPU and a custom resource ``worker_node``; the MLflow server
-is ``mlflow server`` on a sqlite file. Each runs in its own process group, stopped by PID in teardown. The
-driver runs ``python -m sct.sweep --address 127.0.0.1:PORT`` as a subprocess from its own working directory,
-with ``--resources-per-trial '{"worker_node": 1}'`` so every trial runs on the second node.
+is ``mlflow server`` on a sqlite file (fixtures in :mod:`tests.tune.servers`). Each runs as a
+:class:`~tests.process_guard.Guarded` process group keyed on its own temp dir: stopped in teardown, and by its
+watchdog when pytest is interrupted or killed. The driver runs ``python -m sct.sweep --address
+127.0.0.1:PORT`` as a subprocess from its own working directory, with ``--resources-per-trial
+'{"worker_node": 1}'`` so every trial runs on the second node.
 
 Two things differ from a real cluster, both because everything here must stay on the loopback interface:
 ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` keeps Ray from rewriting ``127.0.0.1`` to the machine's network IP
@@ -16,178 +18,22 @@ same ``RAY_AUTH_TOKEN`` here (a real cluster copies ``~/.ray/auth_token`` to eve
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from sct.tune import tracking
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES
+from tests.process_guard import Guarded
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
+from tests.tune.servers import ON_WORKER, free_port, wait_for
 
 pytest.importorskip("ray")
 
 FAKE = "tests.tune.fake_trainer:train"
-ON_WORKER = '{"worker_node": 1}'
 LOCAL_TRACKING_LEFTOVERS = ("mlruns", "mlflow.db", "mlartifacts", "sct_output", "sct_runs")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, what: str, seconds: float = 60, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: the process ended early with code {proc.returncode}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
-def stop_group(proc: subprocess.Popen, grace: float = 5) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left of it."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        if sig == signal.SIGTERM:  # the leader is gone: make sure its children are too
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return
-
-
-class RayCluster:
-    """A head (``ray start --head``) and worker nodes, each a process group with its own temp dir."""
-
-    def __init__(self, root: Path, env: dict[str, str], cwd: Path) -> None:
-        self.root, self.env, self.cwd = root, env, cwd
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.head: subprocess.Popen | None = None
-        self.workers: list[tuple[subprocess.Popen, Path]] = []
-
-    def start_head(self) -> None:
-        log = self.root / "head.log"
-        cmd = [
-            sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={self.port}",
-            "--node-ip-address=127.0.0.1",
-            "--num-cpus=1", "--num-gpus=0", f"--temp-dir={self.root / 'head'}", "--include-dashboard=false",
-            f"--dashboard-port={free_port()}",
-            "--object-store-memory=100000000", "--disable-usage-stats",
-        ]  # fmt: skip
-        with open(log, "wb") as out:
-            self.head = subprocess.Popen(
-                cmd, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        wait_for(lambda: b"Ray runtime started" in log.read_bytes(), "the Ray head", 90, self.head)
-
-    def add_worker(self, name: str) -> tuple[subprocess.Popen, Path]:
-        temp = self.root / name
-        temp.mkdir()
-        with open(self.root / f"{name}.log", "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.tune.ray_node", self.address, str(temp), ON_WORKER],
-                env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        wait_for(lambda: (temp / "ready").is_file(), f"Ray node {name}", 90, proc)
-        self.workers.append((proc, temp))
-        return proc, temp
-
-    def kill_worker(self, proc: subprocess.Popen) -> None:
-        """The node dies at once (like a lost machine): SIGKILL its whole process group."""
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        for proc, _ in self.workers:
-            stop_group(proc)
-        if self.head is not None:
-            stop_group(self.head)
-
-
-@pytest.fixture(scope="module")
-def short_tmp():
-    """Ray's unix sockets need short paths (~107 chars): a fresh /tmp/sct-rc-XXXX, removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="sct-rc-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def cluster_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    return env | {
-        "PYTHONPATH": str(REPO),
-        "PYTHONUNBUFFERED": "1",
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # stay on 127.0.0.1 (see the module docstring)
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": secrets.token_hex(16),
-        "RAY_USAGE_STATS_ENABLED": "0",
-    }
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(short_tmp, cluster_env, tmp_path_factory):
-    """A head with 1 CPU and one worker node with 1 CPU and ``worker_node: 1``; stopped by PID afterwards."""
-    cwd = tmp_path_factory.mktemp("nodes_cwd")
-    cluster = RayCluster(short_tmp, cluster_env, cwd)
-    try:
-        cluster.start_head()
-        cluster.add_worker("w1")
-        yield cluster
-    finally:
-        cluster.stop()
-        for log in short_tmp.glob("*.log"):  # keep the nodes' own logs for a failing test's report
-            shutil.copy(log, cwd)
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory, cluster_env):
-    """``mlflow server`` on 127.0.0.1 (sqlite backend, served artifacts); its process group is killed afterwards."""
-    root = tmp_path_factory.mktemp("mlflow_server")
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
-    ]  # fmt: skip
-    log = root / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=root, env=cluster_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, "the MLflow server's /health", 120, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_group(proc)
 
 
 def sweep_args(tiny_model_dir: Path, storage: Path, experiment: str, *extra: str) -> list[str]:
@@ -200,12 +46,10 @@ def sweep_args(tiny_model_dir: Path, storage: Path, experiment: str, *extra: str
     ]  # fmt: skip
 
 
-def start_driver(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+def start_driver(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> Guarded:
+    """``python -m ARGS`` from ``cwd``, guarded on ``cwd`` (the driver's own: the trials run in the nodes')."""
     with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", *args], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        return Guarded([sys.executable, "-m", *args], cwd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
 
 
 def run_driver(args: list[str], env: dict[str, str], cwd: Path, log: Path, seconds: float = 300) -> int:
@@ -213,7 +57,7 @@ def run_driver(args: list[str], env: dict[str, str], cwd: Path, log: Path, secon
     try:
         return proc.wait(timeout=seconds)
     finally:
-        stop_group(proc, grace=5)
+        proc.stop()
 
 
 def leftovers(*roots: Path) -> list[Path]:
@@ -316,7 +160,7 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
         ray_cluster.add_worker("w2")
         assert driver.wait(timeout=300) == 0, log.read_text()[-4000:]
     finally:
-        stop_group(driver, grace=5)
+        driver.stop()
 
     (trial,) = [p.name.removeprefix("marker-") for p in (storage / "cache").glob("marker-*")]
     starts = (storage / "cache" / f"starts-{trial}").read_text().split()

@@ -2,7 +2,7 @@
 
 Absence is simulated honestly: a config-only model directory, an encoder saved without its MLM head, nltk made
 unimportable (``sys.modules['nltk'] = None`` makes ``import nltk`` raise ImportError), ``data.wordnet_dir`` at
-an empty directory, a one-column training file.
+an empty directory, a one-column training file, BSL's two-column file (no x).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.errors import UserError
 from sct.tune.grids import load_grid, parse_grid
-from sct.tune.preflight import is_two_column_file, select_available, unavailable_rows
+from sct.tune.preflight import file_column_count, select_available, unavailable_rows
 from tests.conftest import FIXTURES, tiny_bert_config
 
 ROWS = [
@@ -69,8 +69,9 @@ def test_every_missing_input_is_reported_with_its_fix(tmp_path: Path, monkeypatc
         f"data.augmentation=synonym needs nltk and WordNet, and nltk is not installed: {LEXICAL_FIX}"
     )
     assert reasons["back_translation"] == (
-        "data.augmentation=back_translation needs a two-column view1<TAB>view2 training file, but "
-        f"data.train={tmp_path / 'one.txt'} has one column: --train-data FILE.tsv of back-translated pairs"
+        "data.augmentation=back_translation trains on (T(x), T′(x)) and needs the back-translations T(x) and "
+        f"T′(x), but data.train={tmp_path / 'one.txt'} has 1 column (x): use a three-column source "
+        "x<TAB>T(x)<TAB>T′(x), made from your sentences by `python -m sct.data backtranslate SENTENCES OUT.tsv`"
     )
 
 
@@ -114,17 +115,32 @@ def test_hub_id_offline_and_not_cached(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "two"),
+    ("name", "text", "columns"),
     [
-        ("pairs.txt", "a man plays.\ta man is playing.\nit rains.\tthere is rain.\n", True),
-        ("pairs.tsv", "only one column\n", True),  # .tsv is read as two columns (and fails loudly there)
-        ("mixed.txt", "a\tb\nc d\n", False),
-        ("one.txt", "a man plays.\n", False),
+        ("pairs.txt", "a man plays.\ta man is playing.\nit rains.\tthere is rain.\n", 2),
+        ("views.txt", "x\tT\tT2\ny\tU\tU2\n", 3),
+        ("pairs.tsv", "only one column\n", 1),  # read as a .tsv: refused there, with the line
+        ("views.tsv", "a\tb\tc\n", 3),
+        ("mixed.txt", "a\tb\nc d\n", 1),
+        ("one.txt", "a man plays.\n", 1),
     ],
 )
-def test_two_column_detection_follows_sources(tmp_path: Path, name: str, text: str, two: bool) -> None:
+def test_column_count_follows_sources(tmp_path: Path, name: str, text: str, columns: int) -> None:
     (tmp_path / name).write_text(text, encoding="utf-8")
-    assert is_two_column_file(tmp_path / name) is two
+    assert file_column_count(tmp_path / name) == columns
+
+
+def test_rows_that_need_x_are_unavailable_on_bsl_two_columns(tmp_path: Path) -> None:
+    bsl = tmp_path / "back_translated_nli.txt"
+    bsl.write_text("a man is playing .\ta man plays .\n", encoding="utf-8")
+    rows = [*ROWS[:1], {"name": "aug_dropout", "overrides": {"data.augmentation": "dropout"}, "note": "(x, x)"},
+            {"name": "aug_same", "overrides": {"data.augmentation": "same"}, "note": "(T, T)"}]  # fmt: skip
+    reasons = unavailable_rows(grid(rows), config(tmp_path, **{"data.train": str(bsl)}), None)
+    assert reasons == {
+        "aug_dropout": "data.augmentation=dropout trains on (x, x) and needs the original sentence x, but "
+        f"data.train={bsl} has 2 columns (T(x)<TAB>T′(x), BSL's layout): use a three-column source "
+        "x<TAB>T(x)<TAB>T′(x), made from your sentences by `python -m sct.data backtranslate SENTENCES OUT.tsv`"
+    }
 
 
 def test_select_refuses_or_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ from sct.tune import tracking
 from tests.conftest import FIXTURES
 from tests.tune.checks import assert_each_step_once
 from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
+from tests.tune.local_ray import local_ray_session
 
 ray = pytest.importorskip("ray")
 FAKE = "tests.tune.fake_trainer:train"
@@ -29,9 +30,8 @@ FAKE = "tests.tune.fake_trainer:train"
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with local_ray_session():
+        yield
 
 
 def common(tiny_model_dir: Path, storage: Path, *extra: str) -> list[str]:

@@ -22,6 +22,7 @@ from sct.tune import tracking
 from sct.tune.runner import restorable
 from tests.tune.checks import asked, assert_each_step_once
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
+from tests.tune.local_ray import local_ray_session
 from tests.tune.test_ray_runs import common, runs
 
 ray = pytest.importorskip("ray")
@@ -33,9 +34,8 @@ RAY_STATE = ("experiment_state-*.json", "search_gen_state-*.json", "searcher-sta
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with local_ray_session():
+        yield
 
 
 def interrupted_when(condition: Callable[[], bool], argv: list[str]) -> int:
