@@ -51,6 +51,7 @@ class Progress:
     best_score: float = float("-inf")
     best_step: int = 0
     evals_since_best: int = 0
+    initial_score: float | None = None  # STS-B dev of the untrained model (step 0): the baseline to beat
 
     def record(self, score: float) -> bool:
         """Count one evaluation; True when ``score`` is a new best."""

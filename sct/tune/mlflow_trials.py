@@ -18,7 +18,7 @@ from sct.config_io import flatten
 from sct.tune import naming, tracking
 from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, TrialPayload, trial_config, trial_dir
 
-FINAL_KEYS = (M.BEST_STSB_DEV, M.BEST_STEP, M.TRAIN_SECONDS)
+FINAL_KEYS = (M.BEST_STSB_DEV, M.INITIAL_STSB_DEV, M.BEST_STEP, M.TRAIN_SECONDS)
 
 
 def _callback_base() -> type:
