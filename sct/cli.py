@@ -39,7 +39,10 @@ def add_config_args(parser: argparse.ArgumentParser, *, max_steps: bool = True) 
     add("--config", help="YAML file of config overrides (nested or flat section.key)")
     add("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key (repeatable)")
     add("--train-data", help="training sentences: TSV (two views), text file or datasets id (data.train)")
-    add("--sts-dir", help="SentEval-layout STS directory (eval.sts_dir; default: Hugging Face mteb datasets)")
+    add(
+        "--sts-dir",
+        help="SentEval-layout STS directory (eval.sts_dir; default: the pinned Hub copies of sct.evaluate.hub_sources)",
+    )
     add("--teacher", help="distil from this teacher: hub id or local dir (distill.teacher)")
     if max_steps:
         add("--max-steps", type=int, help="stop after this many optimiser steps (optim.max_steps)")

@@ -152,7 +152,7 @@ def check_lengths(cfg: SCTConfig) -> None:
             )
 
 
-def _sts_problem(sts_dir: str, tasks: tuple[str, ...]) -> str | None:
+def _sts_problem(sts_dir: str | None, tasks: tuple[str, ...]) -> str | None:
     from sct.evaluate.sts_data import load_task
 
     for task, split in [("stsb", "dev"), *((t, "test") for t in tasks)]:
@@ -198,10 +198,14 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
         if problem:
             raise UserError(f"config key 'eval.sts_dir' ({cfg.eval.sts_dir}): {problem}")
     else:
-        from sct.evaluate.sts_data import HF_DATASETS
+        from sct.evaluate.hub_sources import HUB_SOURCES
 
-        hub["eval.sts_dir"] = (HF_DATASETS["stsb"], "dataset")
+        hub["eval.sts_dir"] = (HUB_SOURCES[("stsb", "dev")].repo, "dataset")
     check_hub_ids(hub)
+    if cfg.eval.sts_dir is None:  # fetched (pinned) and counted now, not after training
+        problem = _sts_problem(None, cfg.eval.test_tasks)
+        if problem:
+            raise UserError(f"config key 'eval.sts_dir' (None: the pinned Hub sources): {problem}")
     resolved = replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
     check_lengths(resolved)
     return resolved
