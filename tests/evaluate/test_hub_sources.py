@@ -108,3 +108,34 @@ def test_a_directory_with_other_counts_loads_with_a_warning(caplog, shared_dir) 
         for split in ("dev", "test"):  # ../shared holds SentEval's STS-B: its counts match
             load_task("stsb", sts_dir=shared_dir / "data" / "sts", split=split)
     assert caplog.text == ""
+
+
+def test_the_evaluate_cli_exits_2_with_one_line_on_a_count_mismatch(monkeypatch, tmp_path, tiny_model_dir, capsys):
+    from sct.evaluate.__main__ import main
+
+    tar_path = senteval_tar(tmp_path, STS_FIXTURE / "SICK" / "SICK_test_annotated.txt")
+    monkeypatch.setattr(hub_sources, "download", lambda source: tar_path)
+    code = main([str(tiny_model_dir), "--hf", "--tasks", "sickr", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "has 9 sickr test pairs, SentEval's has 4,927" in err and "Traceback" not in err
+
+
+def test_a_training_run_on_hub_sources_checks_the_counts_before_it_starts(monkeypatch, tiny_model_dir) -> None:
+    from sct.config import SCTConfig
+    from sct.config_io import apply_overrides
+    from sct.errors import UserError
+    from sct.inputs import resolve_inputs
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setattr("sct.inputs.hub_reachable", lambda: True)
+    monkeypatch.setattr("datasets.load_dataset", fake_load_dataset(1499, []))
+    cfg = apply_overrides(
+        SCTConfig(), {"model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt")}
+    )
+    message = (
+        r"'eval.sts_dir' \(None: the pinned Hub sources\): cannot load stsb dev: "
+        r"mteb/stsbenchmark-sts@b0fddb5 split 'validation' has 1,499 stsb dev pairs, SentEval's has 1,500"
+    )
+    with pytest.raises(UserError, match=message):
+        resolve_inputs(cfg)
