@@ -60,6 +60,7 @@ class Progress:
     window_examples: int = 0
     window_seconds: float = 0.0
     last_eval: dict[str, float] = field(default_factory=dict)  # the last evaluation's report, sent again on resume
+    initial_score: float | None = None  # STS-B dev of the untrained model (step 0): the baseline to beat
 
     def record(self, score: float) -> bool:
         """Count one evaluation; True when ``score`` is a new best."""

@@ -44,7 +44,10 @@ def add_config_args(parser: argparse.ArgumentParser, *, max_steps: bool = True) 
         help="data.train: paper-nli (default), a file of x, T(x)<TAB>T′(x) or x<TAB>T(x)<TAB>T′(x) lines, or a "
         "datasets id",
     )
-    add("--sts-dir", help="SentEval-layout STS directory (eval.sts_dir; default: Hugging Face mteb datasets)")
+    add(
+        "--sts-dir",
+        help="SentEval-layout STS directory (eval.sts_dir; default: the pinned Hub copies of sct.evaluate.hub_sources)",
+    )
     add("--teacher", help="distil from this teacher: hub id or local dir (distill.teacher)")
     if max_steps:
         add("--max-steps", type=int, help="stop after this many optimiser steps (optim.max_steps)")

@@ -38,7 +38,11 @@ CompileMode = Literal["default", "reduce-overhead", "max-autotune-no-cudagraphs"
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The student PLM: a hub id or a local directory (config-only directories build a random init)."""
+    """The student PLM: a hub id or a local directory (config-only directories build a random init).
+
+    ``max_length`` is the training length: both views are truncated there. Evaluation has its own length
+    (``eval.max_length``), so test sentences are scored whole as in SentEval.
+    """
 
     name: str = "google/bert_uncased_L-2_H-128_A-2"
     max_length: int = 32
@@ -118,6 +122,9 @@ class DistillConfig:
     The ``method`` switches (objective, divergence, pairing, queues) ablate L_SCT only, as Table 6 does
     (§5.4.1): the distillation loss keeps the default recipe (distribution, KL, cross views, two queues).
     ``ablate_cd=True`` applies them to L_CD (and ``queues`` to ConGen/CKD's teacher queue) as well.
+
+    The teacher encodes each view truncated at ``teacher_max_length`` tokens, by default the student's training
+    length, so that the teacher's target and the student's input describe the same text.
     """
 
     teacher: str | None = None
@@ -125,10 +132,11 @@ class DistillConfig:
     mode: DistillMode = "joint"
     batch_size: int = 256
     ablate_cd: bool = False
+    teacher_max_length: int | None = None  # None: model.max_length (SCTConfig.teacher_length)
 
     def __post_init__(self) -> None:
         check_choices("distill", self)
-        check_ranges("distill", self, {"batch_size": ("ge", 1, None)})
+        check_ranges("distill", self, {"batch_size": ("ge", 1, None), "teacher_max_length": ("ge", 2, None)})
 
 
 @dataclass(frozen=True)
@@ -171,16 +179,24 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """STS evaluation: STS-B dev during training, the seven STS test sets on the best checkpoint (§4)."""
+    """STS evaluation: STS-B dev during training, the seven STS test sets on the best checkpoint (§4).
+
+    ``max_length`` truncates evaluation sentences; None scores them whole, up to the model's limit (512 tokens
+    for BERT), as SentEval does. It is saved with the model (``sentence_bert_config.json``), so
+    ``SentenceTransformer(model_dir).encode`` reproduces the reported scores.
+    """
 
     sts_dir: str | None = None
     every_steps: int = 64
     batch_size: int = 256
     test_tasks: tuple[str, ...] = STS_TASKS
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         check_choices("eval", self)
-        check_ranges("eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None)})
+        check_ranges(
+            "eval", self, {"every_steps": ("ge", 1, None), "batch_size": ("ge", 1, None), "max_length": ("ge", 2, None)}
+        )
         unknown = [task for task in self.test_tasks if task not in STS_TASKS]
         if unknown:
             fail("eval.test_tasks", list(self.test_tasks), f"a subset of {list(STS_TASKS)}")
@@ -228,6 +244,11 @@ class SCTConfig:
     @property
     def distilling(self) -> bool:
         return self.distill.teacher is not None
+
+    @property
+    def teacher_length(self) -> int:
+        """The teacher's truncation length: ``distill.teacher_max_length``, else the student's ``model.max_length``."""
+        return self.distill.teacher_max_length or self.model.max_length
 
 
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(SCTConfig)}  # type: ignore[misc]

@@ -29,8 +29,9 @@ from sct.st_format import ACTIVATIONS, WEIGHT_FILES, is_local
 class SentenceEncoder(nn.Module):
     """PLM + mean pooling (+ optional ``tanh(Linear(d_s, d_t))``): ids (B, L) -> sentence vectors (B, dim).
 
-    ``max_seq_length`` is the truncation length used when tokenising for this encoder (training views and
-    evaluation alike); it is saved to ``sentence_bert_config.json``.
+    ``max_seq_length`` is where :func:`sct.evaluate.embedding.encode_sentences` (and sentence-transformers,
+    which reads it from ``sentence_bert_config.json``) truncates inputs: the evaluation length. The training
+    views are tokenised at ``model.max_length`` by :mod:`sct.data.tokenized`, independently of it.
     """
 
     def __init__(
@@ -130,7 +131,7 @@ class SentenceEncoder(nn.Module):
             else st_format.hub_json(name_or_path, f"{sub}/sentence_bert_config.json".lstrip("/"))
         )
         if max_seq_length is None:
-            max_seq_length = (st_config or {}).get("max_seq_length") or _default_length(backbone, tokenizer)
+            max_seq_length = (st_config or {}).get("max_seq_length") or length_limit(backbone.config, tokenizer)
         dense, activation = None, "tanh"
         if dense_dir is not None:
             dense, activation = st_format.load_dense(root, dense_dir, name_or_path)
@@ -165,9 +166,9 @@ def _new_dense(hidden: int, projection_dim: int | None) -> nn.Linear | None:
     return nn.Linear(hidden, projection_dim)
 
 
-def _default_length(backbone: PreTrainedModel, tokenizer: Tokenizer) -> int:
-    """min(tokenizer.model_max_length, max_position_embeddings, 512): usable length of a plain HF model."""
-    limits = [512, getattr(backbone.config, "max_position_embeddings", 512) or 512]
+def length_limit(config: PretrainedConfig, tokenizer: Tokenizer) -> int:
+    """min(tokenizer.model_max_length, max_position_embeddings, 512): the longest input a model takes whole."""
+    limits = [512, getattr(config, "max_position_embeddings", 512) or 512]
     if isinstance(tokenizer.model_max_length, int) and tokenizer.model_max_length < 100_000:
         limits.append(tokenizer.model_max_length)
     return int(min(limits))

@@ -3,8 +3,9 @@
 One rule tells a local path from a Hugging Face hub id (:func:`looks_like_path`), used by the encoder, the
 data loader and here. :func:`resolve_inputs` turns a size name into its hub id, makes every local path
 absolute (so every process on every node reads the same files), and fails with one :class:`UserError` line
-naming the config key, the value and the fix when a path is missing, the STS directory lacks a task, or a
-hub id is neither in the local cache nor reachable (offline users get the flags that avoid the Hub).
+naming the config key, the value and the fix when a path is missing, the STS directory lacks a task, a
+hub id is neither in the local cache nor reachable (offline users get the flags that avoid the Hub), or a
+truncation length exceeds what its model takes.
 """
 
 from __future__ import annotations
@@ -117,7 +118,42 @@ def check_hub_ids(ids: dict[str, tuple[str, str]]) -> None:
     )
 
 
-def _sts_problem(sts_dir: str, tasks: tuple[str, ...]) -> str | None:
+def length_limit_of(source: str) -> int:
+    """The longest input the model at ``source`` (a local dir or a reachable hub id) takes whole."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from sct import st_format
+    from sct.encoder import length_limit
+
+    try:
+        local = Path(source).is_dir()
+        modules = st_format.read_json(source, "modules.json") if local else st_format.hub_json(source, "modules.json")
+        sub = st_format.parse_modules(modules, source)[0] if modules is not None else ""
+        kwargs = {"subfolder": sub} if sub else {}
+        config = AutoConfig.from_pretrained(source, **kwargs)
+        return length_limit(config, AutoTokenizer.from_pretrained(source, **kwargs))
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read the model config of {source!r}: {str(err).splitlines()[0]}") from None
+
+
+def check_lengths(cfg: SCTConfig) -> None:
+    """Every truncation length fits its model: training and evaluation (student), teacher (distillation)."""
+    limit = length_limit_of(cfg.model.name)
+    for key, value in (("model.max_length", cfg.model.max_length), ("eval.max_length", cfg.eval.max_length)):
+        if value is not None and value > limit:
+            raise UserError(
+                f"config key '{key}' = {value} exceeds the {limit} tokens {cfg.model.name} takes: use <= {limit}"
+            )
+    if cfg.distill.teacher is not None:
+        teacher_limit = length_limit_of(cfg.distill.teacher)
+        if cfg.teacher_length > teacher_limit:
+            raise UserError(
+                f"config key 'distill.teacher_max_length' = {cfg.teacher_length} (default: model.max_length) exceeds "
+                f"the {teacher_limit} tokens {cfg.distill.teacher} takes: use <= {teacher_limit}"
+            )
+
+
+def _sts_problem(sts_dir: str | None, tasks: tuple[str, ...]) -> str | None:
     from sct.evaluate.sts_data import load_task
 
     for task, split in [("stsb", "dev"), *((t, "test") for t in tasks)]:
@@ -165,11 +201,16 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
         if problem:
             raise UserError(f"config key 'eval.sts_dir' ({cfg.eval.sts_dir}): {problem}")
     else:
-        from sct.evaluate.sts_data import HF_DATASETS
+        from sct.evaluate.hub_sources import HUB_SOURCES
 
-        hub["eval.sts_dir"] = (HF_DATASETS["stsb"], "dataset")
+        hub["eval.sts_dir"] = (HUB_SOURCES[("stsb", "dev")].repo, "dataset")
     check_hub_ids(hub)
+    if cfg.eval.sts_dir is None:  # fetched (pinned) and counted now, not after training
+        problem = _sts_problem(None, cfg.eval.test_tasks)
+        if problem:
+            raise UserError(f"config key 'eval.sts_dir' (None: the pinned Hub sources): {problem}")
     resolved = replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
+    check_lengths(resolved)
     if cfg.data.train == PAPER_DATA:
         _check_paper_data(resolved)
     return resolved

@@ -12,6 +12,7 @@ LOSS = "loss"
 LR = "lr"
 STSB_DEV = "stsb_dev"
 BEST_STSB_DEV = "best_stsb_dev"
+INITIAL_STSB_DEV = "initial_stsb_dev"  # STS-B dev before the first step: what training has to beat
 EXAMPLES_PER_S = "examples_per_s"
 BEST_STEP = "best_step"
 STEPS = "steps"

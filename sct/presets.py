@@ -47,39 +47,6 @@ def size_of(model_name: str) -> str | None:
     return None
 
 
-# Table 2 of Limkonchotiwat et al. (2023): SCT's Spearman x 100, verbatim. 7-STS averages per size, for
-# fine-tuning (SCT alone) and for distillation from BERT-Large-SimCSE (the teacher's own average: 78.41);
-# per task only where the paper's numbers were transcribed (fine-tuning, BERT-Tiny and BERT-Small).
-PAPER_FINETUNE_AVG: dict[str, float] = {
-    "bert-tiny": 69.73,
-    "bert-mini": 69.59,
-    "bert-small": 72.56,
-    "bert-base": 75.55,
-    "bert-large": 78.16,
-}
-PAPER_DISTILL_AVG: dict[str, float] = {"bert-tiny": 76.43, "bert-mini": 77.58, "bert-small": 78.16, "bert-base": 79.58}
-PAPER_TEACHER = ("BERT-Large-SimCSE", 78.41)
-_TASKS = ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")  # sct.config.STS_TASKS, in order
-PAPER_FINETUNE_TASKS: dict[str, dict[str, float]] = {
-    "bert-tiny": dict(zip(_TASKS, (70.67, 66.68, 66.76, 77.66, 70.62, 71.79, 63.95), strict=True)),
-    "bert-small": dict(zip(_TASKS, (70.98, 69.89, 69.50, 81.43, 75.26, 75.33, 65.52), strict=True)),
-}
-
-
-def paper_scores(size: str | None, distill: bool) -> dict[str, float]:
-    """The paper's Table 2 scores of SCT for ``size``: ``{task: score}`` where known, plus ``"avg"``.
-
-    Empty for an unknown size (a custom model): callers print "n/a" beside ours."""
-    if size is None:
-        return {}
-    if distill:
-        return {"avg": PAPER_DISTILL_AVG[size]} if size in PAPER_DISTILL_AVG else {}
-    out = dict(PAPER_FINETUNE_TASKS.get(size, {}))
-    if size in PAPER_FINETUNE_AVG:
-        out["avg"] = PAPER_FINETUNE_AVG[size]
-    return out
-
-
 def paper_best_queue_size(size: str | None) -> int | None:
     """The queue size k of Table 1 for ``size`` (the paper's best k in Figure 4), None for a custom model."""
     return _TABLE1[size][2] if size in _TABLE1 else None

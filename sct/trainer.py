@@ -3,9 +3,10 @@
 One optimiser step = both views through the online encoder + head, the reference pass, the cross-view loss
 (:class:`sct.objective.SCTObjective`), AdamW with warm-up/decay and clipping (:mod:`sct.optim`), then the
 explicit queue update / EMA step (``objective.update``). Every ``eval.every_steps`` steps (and at the last
-step) STS-B dev is scored; an improvement replaces ``model/`` (weights only). The resumable state is written
-by :mod:`sct.checkpoint` at most every ``run.checkpoint_every_s`` seconds, at the end of an epoch and on
-SIGINT/SIGTERM — not at every evaluation. ``report(step, metrics, state_dir)`` is called at every evaluation
+step) STS-B dev is scored; an improvement replaces ``model/`` (weights only). The untrained model is scored
+once before the first step (``initial_stsb_dev``), so every run shows what training gained. The resumable state
+is written by :mod:`sct.checkpoint` at most every ``run.checkpoint_every_s`` seconds, at the end of an epoch and
+on SIGINT/SIGTERM — not at every evaluation. ``report(step, metrics, state_dir)`` is called at every evaluation
 (``state_dir`` is the state written at that evaluation, else None); the Ray Tune adapter turns it into
 ``tune.report``. At the end ``model/`` is scored on ``eval.test_tasks`` and the resumable state deleted.
 
@@ -39,7 +40,7 @@ from sct.cli import Interrupted, stop_on_signals
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
 from sct.data.run_data import RunData, prepare_run_data, prepare_source
-from sct.encoder import SentenceEncoder
+from sct.encoder import SentenceEncoder, length_limit
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
 from sct.inputs import resolve_inputs
@@ -78,9 +79,11 @@ class _Run:
         self.dev_eval = STSEvaluator(
             load_task("stsb", sts_dir=cfg.eval.sts_dir, split="dev"), batch_size=cfg.eval.batch_size
         )
-        self.encoder, _ = SentenceEncoder.from_pretrained(
-            cfg.model.name, projection_dim=data.teacher_dim, max_seq_length=cfg.model.max_length
-        )
+        self.encoder, _ = SentenceEncoder.from_pretrained(cfg.model.name, projection_dim=data.teacher_dim)
+        # Evaluation (and the saved model) truncates at eval.max_length, by default the model's limit: whole
+        # sentences, as SentEval scores them. The training views are already tokenised at model.max_length.
+        limit = length_limit(self.encoder.backbone.config, data.tokenizer)
+        self.encoder.max_seq_length = cfg.eval.max_length or limit
         self.encoder.to(self.device)
         self.objective = SCTObjective(cfg, self.encoder, teacher_dim=data.teacher_dim, seed=cfg.optim.seed)
         self.objective.to(self.device)
@@ -189,8 +192,15 @@ class _Run:
         patience = self.cfg.optim.early_stopping_patience
         return patience is not None and progress.evals_since_best >= patience
 
+    def evaluate_untrained(self) -> None:
+        """Score the model before its first step (a fresh run only): the baseline printed beside the best."""
+        if self.progress.step == 0 and self.progress.initial_score is None:
+            self.progress.initial_score = self.dev_eval(self.encoder, self.data.tokenizer, self.device)
+            log.info("step 0 (untrained): STS-B dev %.2f", self.progress.initial_score)
+
     def loop(self, show_progress: bool) -> None:
         progress, every = self.progress, self.cfg.eval.every_steps
+        self.evaluate_untrained()
         bar = tqdm(total=self.steps, initial=progress.step, desc="SCT", disable=not show_progress)
         self.encoder.train()
         self.objective.train()
@@ -226,6 +236,7 @@ class _Run:
         progress = self.progress
         metrics = {
             M.BEST_STSB_DEV: progress.best_score,
+            **({} if progress.initial_score is None else {M.INITIAL_STSB_DEV: progress.initial_score}),
             M.BEST_STEP: float(progress.best_step),
             M.STEPS: float(progress.step),
             M.TRAIN_SECONDS: seconds,
@@ -242,10 +253,12 @@ class _Run:
             )
             metrics.update({M.test_key(task): score for task, score in scores.items()})
         write_json(self.out / METRICS_FILE, metrics)
+        untrained = "" if progress.initial_score is None else f"untrained {progress.initial_score:.2f}; "
         log.info(
-            "finished: best STS-B dev %.2f at step %d (model at %s)",
+            "finished: best STS-B dev %.2f at step %d (%smodel at %s)",
             progress.best_score,
             progress.best_step,
+            untrained,
             self.out / MODEL_DIR,
         )
         return metrics
@@ -262,7 +275,8 @@ def train(
 ) -> dict[str, float]:
     """Train an SCT encoder as ``cfg`` says and return its metrics (see the module docstring).
 
-    Returns ``best_stsb_dev``, ``best_step``, ``steps``, ``train_seconds``, ``test_<task>`` for each of
+    Returns ``best_stsb_dev``, ``initial_stsb_dev`` (the untrained model's; absent when a run resumed from a state
+    older than it), ``best_step``, ``steps``, ``train_seconds``, ``test_<task>`` for each of
     ``cfg.eval.test_tasks`` and ``test_avg``. ``resume`` continues the newest valid state in
     ``cfg.run.output_dir`` (a finished run returns its saved metrics); ``overwrite`` deletes an earlier run
     there instead of refusing. Raises ``FloatingPointError`` on a NaN/inf loss, :class:`UserError` for bad

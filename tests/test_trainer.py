@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from pathlib import Path
@@ -14,6 +15,8 @@ from sct.checkpoint import state_dirs
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.encoder import SentenceEncoder
+from sct.evaluate.evaluator import STSEvaluator
+from sct.evaluate.sts_data import load_task
 from sct.objective import SCTObjective
 from sct.trainer import train
 from tests.conftest import FIXTURES, tiny_bert_config
@@ -49,10 +52,11 @@ def tiny_config(model_dir: Path, sts_dir: Path, out: Path, cache: Path, **overri
     return apply_overrides(SCTConfig(), {**base, **overrides})
 
 
-def test_train_writes_model_config_metrics_and_reports(tiny_model_dir, stsb_dir, tmp_path) -> None:
+def test_train_writes_model_config_metrics_and_reports(tiny_model_dir, stsb_dir, tmp_path, caplog) -> None:
     calls: list[tuple[int, dict, Path | None]] = []
     cfg = tiny_config(tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache")
-    metrics = train(cfg, lambda step, m, ckpt: calls.append((step, m, ckpt)), show_progress=False)
+    with caplog.at_level(logging.INFO, logger="sct.trainer"):
+        metrics = train(cfg, lambda step, m, ckpt: calls.append((step, m, ckpt)), show_progress=False)
 
     assert [step for step, _, _ in calls] == [2, 4]
     assert all(set(m) >= REPORT_KEYS and all(math.isfinite(v) for v in m.values()) for _, m, _ in calls)
@@ -60,7 +64,13 @@ def test_train_writes_model_config_metrics_and_reports(tiny_model_dir, stsb_dir,
     assert calls[-1][1]["best_stsb_dev"] == max(m["stsb_dev"] for _, m, _ in calls)
     assert calls[-1][1]["lr"] == 0.0  # linear decay ends at zero on the last step
     assert metrics["steps"] == 4 and metrics["best_stsb_dev"] == calls[-1][1]["best_stsb_dev"]
-    assert set(metrics) >= {"test_stsb", "test_avg", "best_step", "train_seconds"}
+    assert set(metrics) >= {"test_stsb", "test_avg", "best_step", "train_seconds", "initial_stsb_dev"}
+    untrained, tokenizer = SentenceEncoder.from_pretrained(str(tiny_model_dir))  # the model before any step
+    dev = STSEvaluator(load_task("stsb", sts_dir=stsb_dir, split="dev"))
+    assert metrics["initial_stsb_dev"] == pytest.approx(dev(untrained, tokenizer), abs=1e-9)
+    best, step, initial = metrics["best_stsb_dev"], metrics["best_step"], metrics["initial_stsb_dev"]
+    assert f"step 0 (untrained): STS-B dev {initial:.2f}" in caplog.text
+    assert f"finished: best STS-B dev {best:.2f} at step {step:.0f} (untrained {initial:.2f}; " in caplog.text
     run = tmp_path / "run"
     assert (run / "config.yaml").is_file() and (run / "metrics.json").is_file()
     assert not (run / "state").exists()  # a finished run keeps its model and metrics, not its resumable state
@@ -180,7 +190,7 @@ def test_a_resumed_run_that_never_improves_keeps_its_best_model(tiny_model_dir, 
     improves: the run still finishes, reporting and keeping the best model it had."""
     from sct.evaluate.evaluator import STSEvaluator
 
-    scores = iter([50.0, 60.0, 45.0, 44.0])
+    scores = iter([30.0, 50.0, 60.0, 45.0, 44.0])  # step 0 (untrained), 2, 4, then 4 and 6 again after the resume
     monkeypatch.setattr(STSEvaluator, "__call__", lambda self, *args, **kwargs: next(scores))
     cfg = tiny_config(
         tiny_model_dir, stsb_dir, tmp_path / "run", tmp_path / "cache",
@@ -201,4 +211,5 @@ def test_a_resumed_run_that_never_improves_keeps_its_best_model(tiny_model_dir, 
     shutil.rmtree(newest)  # the crash came before the step-4 state was complete
     metrics = train(cfg, resume=True, show_progress=False)
     assert metrics["best_stsb_dev"] == 60.0 and metrics["best_step"] == 4.0 and metrics["steps"] == 6.0
+    assert metrics["initial_stsb_dev"] == 30.0  # kept in the state: the resumed run does not score step 0 again
     assert (tmp_path / "run" / "model" / "config.json").is_file()

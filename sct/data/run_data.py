@@ -78,6 +78,7 @@ def prepare_run_data(
             list(dataset.texts1),
             list(dataset.texts2),
             dataset.fingerprint,
+            max_length=cfg.teacher_length,
             batch_size=cfg.distill.batch_size,
             device=device,
             cache_root=cache_root(cfg),

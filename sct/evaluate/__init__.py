@@ -5,10 +5,12 @@
 
 from sct.evaluate.embedding import encode_sentences
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder, score_tasks, spearman_cosine
-from sct.evaluate.sts_data import HF_DATASETS, SENTEVAL_SUBSETS, STSPairs, load_task
+from sct.evaluate.hub_sources import HUB_SOURCES, SENTEVAL_PAIRS
+from sct.evaluate.sts_data import SENTEVAL_SUBSETS, STSPairs, load_task
 
 __all__ = [
-    "HF_DATASETS",
+    "HUB_SOURCES",
+    "SENTEVAL_PAIRS",
     "SENTEVAL_SUBSETS",
     "STSEvaluator",
     "STSPairs",

@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"STS directory: flat (STS12-en-test/ ... STSBenchmark/ SICK/) or SentEval's data/downstream "
         f"(default: ${ENV_STS_DIR})",
     )
-    source.add_argument("--hf", action="store_true", help="load the tasks from the HF hub (mteb/*) instead")
+    source.add_argument(
+        "--hf", action="store_true", help="load the tasks from their pinned Hub copies (sct.evaluate.hub_sources)"
+    )
     parser.add_argument(
         "--tasks",
         default=None,

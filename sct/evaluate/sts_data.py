@@ -1,11 +1,12 @@
 """The seven STS evaluation sets (paper §4): STS12-16 (SentEval 'all' setting), STS-B, SICK-R.
 
-Two sources give the same pairs: a SentEval-layout directory or the Hugging Face ``mteb/*`` datasets
-(``sts_dir=None``). In the 'all' setting the subsets of one STS year are concatenated and scored with one
-Spearman correlation. A directory may be laid out flat (``STS12-en-test/``, ``STSBenchmark/``, ``SICK/`` side
-by side, as SimCSE ships it; see ``../shared/README.md``) or as SentEval's own download leaves it
-(``data/downstream/STS/STS12-en-test``, ``data/downstream/STS/STSBenchmark``, ``data/downstream/SICK``):
-``sts_dir`` may then be the SentEval checkout, its ``data/downstream`` or its ``data/downstream/STS``.
+Two sources give the same pairs: a SentEval-layout directory or pinned copies on the Hugging Face Hub
+(``sts_dir=None``; :mod:`sct.evaluate.hub_sources`, each checked against SentEval's pair count). In the 'all'
+setting the subsets of one STS year are concatenated and scored with one Spearman correlation. A directory may
+be laid out flat (``STS12-en-test/``, ``STSBenchmark/``, ``SICK/`` side by side, as SimCSE ships it; see
+``../shared/README.md``) or as SentEval's own download leaves it (``data/downstream/STS/STS12-en-test``,
+``data/downstream/STS/STSBenchmark``, ``data/downstream/SICK``): ``sts_dir`` may then be the SentEval checkout,
+its ``data/downstream`` or its ``data/downstream/STS``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sct.config import STS_TASKS
+from sct.evaluate import hub_sources
 
 # Subset names per year exactly as SentEval has them (STS.input.<subset>.txt / STS.gs.<subset>.txt).
 SENTEVAL_SUBSETS: dict[str, tuple[str, ...]] = {
@@ -23,13 +25,6 @@ SENTEVAL_SUBSETS: dict[str, tuple[str, ...]] = {
     "sts15": ("answers-forums", "answers-students", "belief", "headlines", "images"),
     "sts16": ("answer-answer", "headlines", "plagiarism", "postediting", "question-question"),
 }
-HF_DATASETS: dict[str, str] = {
-    **{f"sts1{y}": f"mteb/sts1{y}-sts" for y in "23456"},
-    "stsb": "mteb/stsbenchmark-sts",
-    "sickr": "mteb/sickr-sts",
-}
-
-
 # Each task's folder, relative to a folder holding the task folders.
 TASK_FOLDERS: dict[str, str] = {
     **{f"sts1{y}": f"STS1{y}-en-test" for y in "23456"},
@@ -104,10 +99,14 @@ def load_task(name: str, *, sts_dir: str | Path | None, split: str = "test") -> 
         raise FileNotFoundError(f"STS directory {root} does not exist (expected a SentEval-layout directory)")
     folder = task_path(name, root)
     if name == "stsb":
-        return _load_stsb(name, folder / f"sts-{split}.csv")
-    if name == "sickr":
-        return _load_sick(name, folder / SICK_TEST)
-    return _load_senteval_year(name, folder)
+        task = _load_stsb(name, folder / f"sts-{split}.csv")
+    elif name == "sickr":
+        path = folder / SICK_TEST
+        task = _parse_sick(name, _read_lines(path, "the SICK test file with a header and tab-separated columns"), path)
+    else:
+        task = _load_senteval_year(name, folder)
+    hub_sources.warn_count(name, split, len(task), folder)
+    return task
 
 
 def _read_lines(path: Path, what: str) -> list[str]:
@@ -177,9 +176,8 @@ def _load_stsb(name: str, path: Path) -> STSPairs:
     return STSPairs(name, s1, s2, scores)
 
 
-def _load_sick(name: str, path: Path) -> STSPairs:
+def _parse_sick(name: str, lines: list[str], path: Path | str) -> STSPairs:
     """SICK test: header line, then pair_ID, sentence_A, sentence_B, relatedness_score, ... a line."""
-    lines = _read_lines(path, "the SICK test file with a header and tab-separated columns")
     s1: list[str] = []
     s2: list[str] = []
     scores: list[float] = []
@@ -198,13 +196,12 @@ def _load_sick(name: str, path: Path) -> STSPairs:
 
 
 def _load_hf(name: str, split: str) -> STSPairs:
-    """The mteb/* copy (columns sentence1, sentence2, score); 'dev' is called 'validation' there."""
-    from datasets import load_dataset
-
-    dataset = load_dataset(HF_DATASETS[name], split="validation" if split == "dev" else "test")
-    return STSPairs(
-        name,
-        [str(s) for s in dataset["sentence1"]],
-        [str(s) for s in dataset["sentence2"]],
-        [float(s) for s in dataset["score"]],
-    )
+    """The pinned Hub copy of ``name``/``split`` (:data:`hub_sources.HUB_SOURCES`), its pair count checked."""
+    source = hub_sources.HUB_SOURCES[(name, split)]
+    if source.member is not None:
+        tar = hub_sources.download(source)
+        task = _parse_sick(name, hub_sources.tar_member_lines(tar, source.member), f"{tar}:{source.member}")
+    else:
+        task = STSPairs(name, *hub_sources.load_rows(source))
+    hub_sources.check_count(name, split, len(task), source)
+    return task

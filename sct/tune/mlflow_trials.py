@@ -20,7 +20,7 @@ from sct.tune import naming, tracking
 from sct.tune.trainable import DONE, FAILURE, FAILURE_REASON, TrialPayload, trial_config, trial_dir, trial_key
 
 # Logged once, with the final result. Not best_stsb_dev: its final value is the last evaluation's, logged there.
-FINAL_KEYS = (M.BEST_STEP, M.TRAIN_SECONDS)
+FINAL_KEYS = (M.INITIAL_STSB_DEV, M.BEST_STEP, M.TRAIN_SECONDS)
 
 
 def _callback_base() -> type:

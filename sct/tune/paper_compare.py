@@ -1,9 +1,10 @@
 """Our STS test scores beside the paper's Table 2, per task: a sweep's best trial or a grid's baseline row.
 
-The paper's numbers live in :mod:`sct.presets` (fine-tuning per task for BERT-Tiny/Small, 7-STS averages for
-every size, distillation averages from a BERT-Large-SimCSE teacher). Which ones apply is decided by the model
-size (parent tag ``sct.size``; "n/a" for a custom model) and by whether the runs distilled (param
-``distill.teacher``). Our 7-STS average is shown only when all seven test sets ran.
+The paper's numbers live in :mod:`sct.paper` (SCT's Table 2 rows, fine-tuning and distillation from a
+BERT-Large-SimCSE teacher). Which row applies is decided by the model size (parent tag ``sct.size``; "n/a" for a
+custom model) and by whether the runs distilled (param ``distill.teacher``). Our 7-STS average is shown only
+when all seven test sets ran. The paper's 7-STS average and Δ are the mean of its seven rows, as ours is; where
+the paper prints another average (an inconsistent row), that printed number is shown on its own line, marked.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from sct.config import STS_TASKS
-from sct.presets import PAPER_TEACHER, SIZES, paper_scores, size_overrides
+from sct.paper import TEACHER, paper_row
+from sct.presets import SIZES, size_overrides
 from sct.tune.ablation_results import Table, finished, metric_value
 
 AVG = "7-STS avg"
+PRINTED = "7-STS avg as printed †"
 
 
 @dataclass
@@ -57,10 +60,10 @@ def _cell(value: float | None) -> str:
 
 
 def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
-    """Per-task table of ``runs`` (averaged over them) against the paper's SCT numbers for ``size``."""
+    """Per-task table of ``runs`` (averaged over them) against the paper's SCT row of Table 2 for ``size``."""
     teacher = next((distilled(r) for r in runs if distilled(r)), None)
-    paper = paper_scores(size, distill=teacher is not None)
-    paper = {AVG if k == "avg" else k: v for k, v in paper.items()}
+    row = paper_row(size, distill=teacher is not None)
+    paper = {} if row is None else {**row.tasks, AVG: row.mean}
     ours = _ours(runs)
     table: Table = []
     for task in (*STS_TASKS, AVG):
@@ -68,7 +71,17 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
         diff = None if mine is None or theirs is None else mine - theirs
         table.append({"task": task, "ours": _cell(mine), "paper": _cell(theirs), "ours_minus_paper": _cell(diff)})
     setting = f"distillation, teacher {teacher}" if teacher else "fine-tuning"
-    notes = [f"ours: {what}; paper: SCT, Table 2 of Limkonchotiwat et al. (2023), {setting.split(',')[0]}"]
+    kind = setting.split(",")[0]
+    notes = [
+        f"ours: {what}; paper: SCT, Table 2 of Limkonchotiwat et al. (2023), {kind}; the paper's 7-STS avg "
+        "and its Δ are the mean of its seven rows, as ours is"
+    ]
+    if row is not None and not row.consistent:
+        table.append({"task": PRINTED, "ours": "n/a", "paper": _cell(row.printed_avg), "ours_minus_paper": "n/a"})
+        notes.append(
+            f"† inconsistent paper row: Table 2 prints {row.printed_avg:.2f} as the 7-STS avg of SCT ({size}, {kind}), "
+            f"but its seven rows average {row.mean:.2f}; Δ is taken against {row.mean:.2f}"
+        )
     model = runs[0].data.params.get("model.name", "") if runs else ""
     hub_id = size_overrides(size)["model.name"] if size else ""
     if size is None:
@@ -76,8 +89,8 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
     if size and model and Path(model).name != hub_id.split("/")[-1]:
         notes.append(f"ours trained model.name={model}, not {hub_id}: the paper's {size} numbers are a reference only")
     if size and teacher:
-        name, avg = PAPER_TEACHER
-        notes.append(f"the paper's teacher is {name} (7-STS avg {avg}); ours is {teacher}; per-task numbers n/a")
+        name, avg = TEACHER
+        notes.append(f"the paper's teacher is {name} (7-STS avg {avg}); ours is {teacher}")
     if AVG not in ours:
         ran = [t for t in STS_TASKS if t in ours]
         notes.append(f"no 7-STS average of ours: only {','.join(ran) or 'no test set'} ran")
