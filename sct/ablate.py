@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from sct import cli
-from sct.tune.driver import add_common_args
+from sct.tune.experiment import add_common_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,14 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sct.tune import ablation_plan, finish
-    from sct.tune.runner import run_experiment
+    from sct.tune.plan import ablation as ablation_plan
+    from sct.tune.report import publish as finish
+    from sct.tune.run.lifecycle import run_experiment
 
     spec, grid, configs = ablation_plan.plan(args)
     if args.dry_run:
         ablation_plan.print_plan(spec, grid, configs)
         return 0
-    from sct.tune.row_views import row_views
+    from sct.tune.plan.row_views import row_views
 
     for line in row_views(dict(zip(spec.payload.rows, configs, strict=True)))[1]:
         print(f"warning: {line}", file=sys.stderr)

@@ -18,7 +18,8 @@ from typing import TextIO
 
 from sct import cli
 from sct.errors import UserError
-from sct.tune import results, tracking
+from sct.tune import tracking
+from sct.tune.report import tables as results
 
 
 def build_parser() -> argparse.ArgumentParser:

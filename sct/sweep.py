@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from sct import cli
-from sct.tune.driver import add_common_args
+from sct.tune.experiment import add_common_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sct.tune import sweep_plan, sweep_summary
-    from sct.tune.runner import run_experiment
+    from sct.tune.plan import sweep as sweep_plan
+    from sct.tune.report import sweep as sweep_summary
+    from sct.tune.run.lifecycle import run_experiment
 
     spec, cfg = sweep_plan.plan(args)
     if args.dry_run:

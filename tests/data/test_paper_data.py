@@ -167,7 +167,7 @@ def test_a_sweep_driver_makes_the_paper_views_on_the_ray_it_starts(stand_ins, ti
 
     pytest.importorskip("ray")
     from sct.data.backtranslation import ray_runner
-    from sct.tune import runner
+    from sct.tune.run import lifecycle as runner
 
     starter = runner.ray_starter(SimpleNamespace(address="HOST:6379", dashboard=False, experiment="EXP"))
     bound = inspect.signature(runner.init_ray).bind(*starter.args, **starter.keywords)

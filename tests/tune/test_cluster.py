@@ -179,7 +179,7 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
 
 def test_resources_per_trial_adds_custom_ray_resources_and_refuses_cpu_gpu(capsys, tiny_model_dir, tmp_path) -> None:
     from sct import sweep
-    from sct.tune.driver import trial_resources
+    from sct.tune.experiment import trial_resources
 
     parser = sweep.build_parser()
     args = parser.parse_args(["bert-tiny", "--smoke", "--resources-per-trial", ON_WORKER])

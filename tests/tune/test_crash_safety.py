@@ -19,8 +19,8 @@ import yaml
 
 from sct.storage import read_json
 from sct.tune import tracking
-from sct.tune.driver import FINGERPRINT_FILE
-from sct.tune.hygiene import SESSION_KEY, leftovers
+from sct.tune.experiment import FINGERPRINT_FILE
+from sct.tune.run.ray_hygiene import SESSION_KEY, leftovers
 from tests.conftest import FIXTURES, REPO
 from tests.process_guard import Guarded
 from tests.tune.checks import assert_each_step_once

@@ -19,7 +19,7 @@ import pytest
 
 from sct import sweep
 from sct.tune import tracking
-from sct.tune.runner import restorable
+from sct.tune.run.lifecycle import restorable
 from tests.tune.checks import asked, assert_each_step_once
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.local_ray import local_ray_session
