@@ -130,6 +130,18 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """The file's time estimate (``estimate.minutes_per_trial`` on ``estimate.hardware``): printed by the dry run
+    and used by the live view's ETA until the first trial ends; it is no part of a resume's fingerprint."""
+
+    minutes_per_trial: float | None = None
+    hardware: str = ""
+
+    def __post_init__(self) -> None:
+        check_ranges("estimate", self, {"minutes_per_trial": ("gt", 0.0, None)})  # None: no estimate
+
+
+@dataclass(frozen=True)
 class SpaceFile:
     """The layout of a search-space YAML file; ``space`` maps config keys to :class:`ParamSpec` fields."""
 
@@ -141,6 +153,7 @@ class SpaceFile:
     points_to_evaluate: tuple[dict[str, Any], ...] = ()
     budget: Budget = field(default_factory=Budget)
     resources: Resources = field(default_factory=Resources)
+    estimate: Estimate = field(default_factory=Estimate)
 
     def __post_init__(self) -> None:
         check_choices("", self)
@@ -161,6 +174,7 @@ class SearchSpace:
     points: tuple[dict[str, Any], ...]
     budget: dict[str, int] = field(default_factory=dict)
     resources: dict[str, float] = field(default_factory=dict)
+    estimate: Estimate = field(default_factory=Estimate)
 
     def base_config(self, overrides: dict[str, Any] | None = None) -> SCTConfig:
         """Size preset < the file's ``base`` < ``overrides`` (``--set`` and path options)."""
@@ -190,8 +204,9 @@ def parse_space(data: dict[str, Any], source: str) -> SearchSpace:
             raise UserError(f"{source}: {err}") from None
     budget, resources = asdict(spec.budget), asdict(spec.resources)
     result = SearchSpace(
-        Path(source), spec.size, spec.base, spec.metric, spec.mode, params, tuple(points), budget, resources
-    )
+        Path(source), spec.size, spec.base, spec.metric, spec.mode, params, tuple(points), budget, resources,
+        spec.estimate,
+    )  # fmt: skip
     result.base_config()  # base overrides valid for this size
     return result
 

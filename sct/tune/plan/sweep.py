@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from pathlib import Path
 
 from sct import cli
@@ -25,7 +26,8 @@ from sct.tune.experiment import (
     spec_options,
     trial_resources,
 )
-from sct.tune.plan.spaces import ParamSpec, SearchSpace, load_space
+from sct.tune.plan import capacity
+from sct.tune.plan.spaces import Estimate, ParamSpec, SearchSpace, load_space
 from sct.tune.run.lifecycle import ExperimentSpec, OptunaPlan
 from sct.tune.run.trial import TrialPayload
 
@@ -40,7 +42,7 @@ def smoke_space(space: SearchSpace) -> SearchSpace:
     )
     points = tuple({**p, "method.queue_size": 128} if "method.queue_size" in p else p for p in space.points)
     budget = space.budget | {"num_samples": 2, "max_concurrent": 2, "grace_evals": 2}
-    return dataclasses.replace(space, params=params, points=points, budget=budget)
+    return dataclasses.replace(space, params=params, points=points, budget=budget, estimate=Estimate())
 
 
 def experiment_name(args: argparse.Namespace, space: SearchSpace) -> str:
@@ -103,6 +105,25 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     return spec, cfg
 
 
+def time_estimate(estimate: Estimate, trials: int, at_once: int, path: Path) -> str:
+    """``time estimate: 24 trials x ~25 min (half an A100) = 10:00 of trial time, ~5:00 with 2 at once``; ASHA
+    stops weak trials early, so the real time is usually shorter."""
+    if estimate.minutes_per_trial is None:
+        return f"time estimate: none ({path} has no estimate.minutes_per_trial)"
+    total = trials * estimate.minutes_per_trial
+    hardware = f" on {estimate.hardware}" if estimate.hardware else ""
+    wall = math.ceil(trials / at_once) * estimate.minutes_per_trial
+    return (
+        f"time estimate: {trials} trials x ~{estimate.minutes_per_trial:g} min{hardware} = {_hours(total)} of "
+        f"trial time, ~{_hours(wall)} with {at_once} at once (less when ASHA stops trials early)"
+    )
+
+
+def _hours(minutes: float) -> str:
+    whole = int(round(minutes))
+    return f"{whole // 60}:{whole % 60:02d} h"
+
+
 def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
     exp, space = spec.experiment, spec.search.space  # type: ignore[union-attr]
     print(f"sweep {exp.name}: {spec.num_samples} trials, at most {spec.max_concurrent} at once")
@@ -116,6 +137,9 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
         f"reduction {space.budget['reduction_factor']}"
     )
     print(f"resources per trial: {describe_resources(spec.resources)} (CPU only when no GPU is present)")
+    for line in capacity.describe_check(spec.resources, spec.address):
+        print(line)
+    print(time_estimate(space.estimate, spec.num_samples, spec.max_concurrent, space.path))
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir", "distill.teacher"):

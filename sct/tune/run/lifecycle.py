@@ -11,6 +11,7 @@ trial crashed, 130 when the run was interrupted (SIGINT, SIGTERM).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -28,6 +29,7 @@ from sct.errors import UserError
 from sct.storage import DirLock, disk_usage
 from sct.tune import tracking
 from sct.tune.experiment import Experiment
+from sct.tune.plan import capacity
 from sct.tune.plan.spaces import SearchSpace
 from sct.tune.run.keep_models import KeepModels, drop_state, prune_models
 from sct.tune.run.trial import TrialPayload, sct_trainable
@@ -128,17 +130,6 @@ def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
     return partial(init_ray, spec.address, spec.dashboard, spec.experiment)
 
 
-def effective_resources(resources: dict[str, float]) -> dict[str, float]:
-    """Per-trial resources; the GPU share is dropped (CPU-only trials) when the cluster has no GPU."""
-    import ray
-
-    out = dict(resources)
-    if out.get("gpu") and not ray.cluster_resources().get("GPU"):
-        print(f"no GPU in the Ray cluster: running trials on CPU only ({out['cpu']:g} CPUs each)")
-        out["gpu"] = 0.0
-    return out
-
-
 def _trainable(spec: ExperimentSpec) -> Any:
     from ray import tune
 
@@ -146,14 +137,24 @@ def _trainable(spec: ExperimentSpec) -> Any:
 
 
 def _callbacks(spec: ExperimentSpec, *extra: Any) -> list[Any]:
+    """Ours, and Ray's CSV/JSON result files; not its TensorBoard files (TensorBoard is not a dependency, and
+    Ray prints a hint to run it when they are written)."""
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
     from sct.tune.run.live_view import sweep_view
     from sct.tune.run.mlflow_callback import MlflowTrials
     from sct.tune.run.trial_ends import end_log
 
     state, exp = spec.experiment.state, spec.experiment
     mlflow = MlflowTrials(exp.tracking_uri, state["experiment_id"], state["parent_run_id"], spec.num_samples)
-    keys = [p.key for p in spec.search.space.params] if isinstance(spec.search, OptunaPlan) else None
-    return [*extra, mlflow, end_log(exp), sweep_view(spec.num_samples, keys=keys)]
+    keys, estimate_s = None, None
+    if isinstance(spec.search, OptunaPlan):
+        keys = [p.key for p in spec.search.space.params]
+        minutes = spec.search.space.estimate.minutes_per_trial
+        if minutes is not None:  # the sweep's wall clock: rounds of max_concurrent trials
+            estimate_s = -(-spec.num_samples // spec.max_concurrent) * minutes * 60
+    view = sweep_view(spec.num_samples, keys=keys, estimate_s=estimate_s)
+    return [*extra, CSVLoggerCallback(), JsonLoggerCallback(), mlflow, end_log(exp), view]
 
 
 def build_tuner(spec: ExperimentSpec) -> Any:
@@ -227,6 +228,7 @@ def fit(spec: ExperimentSpec, resume: bool) -> Any:
     """Build or restore the Tuner and run it to the end; returns the ResultGrid."""
     from ray import tune
 
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # read by fit: only the loggers of _callbacks
     path = spec.experiment.path
     if resume and restorable(path, grid=isinstance(spec.search, GridPlan)):
         tuner = tune.Tuner.restore(
@@ -282,7 +284,8 @@ def _run(
     prepare_data(configs, ray_starter(spec))
     open_parent(spec)
     init_ray(spec.address, spec.dashboard, spec.experiment)
-    spec.resources = effective_resources(spec.resources)
+    spec.resources = capacity.schedulable(spec.resources, local=not spec.address)  # or UserError: exit 2
+    spec.payload = dataclasses.replace(spec.payload, cpus=spec.resources["cpu"])  # torch threads per trial
     exp = spec.experiment
     outcome = Outcome.of(fit(spec, resume), spec.num_samples, exp)
     from sct.tune.run.mlflow_callback import close_dangling

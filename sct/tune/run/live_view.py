@@ -25,7 +25,13 @@ from sct.tune.tracking.names import experiment_tag, format_value, short_key, tri
 DEV_KEY = M.STSB_DEV
 BEST_KEY = M.BEST_STSB_DEV
 _STATUS = {"PENDING": "pending", "RUNNING": "running", "PAUSED": "paused", "TERMINATED": "done", "ERROR": "error"}
-_RAY_NOISE = ("Experiment state snapshotting", "Wrote the latest version of all result files")
+_RAY_NOISE = (
+    "Experiment state snapshotting",
+    "Wrote the latest version of all result files",
+    "Resume experiment with",  # Ray's Tuner.restore(...) hint: ours is "continue with --resume"
+    "Stop signal received",  # Ray's Ctrl-C notice: ours is the "interrupted: ..." line
+)
+_RAY_REPEATS = ("Trials did not complete",)  # an ERROR line of Ray's ids; the driver's summary names the trials
 _NOISY_RAY_LOGGERS = ("ray.tune.execution.experiment_state", "ray.tune.tune", "ray.tune.execution.tune_controller")
 
 
@@ -51,8 +57,10 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def header(rows: list[TrialRow], total: int, started: float, now: float) -> str:
-    """``3/32 done · 2 running · 27 pending · best 78.41 (t02) · elapsed 12:03 · ETA 1:58:41``."""
+def header(rows: list[TrialRow], total: int, started: float, now: float, estimate_s: float | None = None) -> str:
+    """``3/32 done · 2 running · 27 pending · best 78.41 (t02) · elapsed 12:03 · ETA 1:58:41``. Until a trial
+    ends, the ETA is the search-space file's estimate (``estimate_s``: the whole sweep's wall-clock seconds),
+    shown as ``ETA ~1:58:41 (estimate)``; without one, ``?``."""
     ended = [r for r in rows if r.status in ("done", "stopped", "error")]
     running = sum(r.status == "running" for r in rows)
     pending = max(0, total - len(ended) - running)
@@ -60,6 +68,8 @@ def header(rows: list[TrialRow], total: int, started: float, now: float) -> str:
     top = max(scored, key=lambda r: r.best) if scored else None
     elapsed = now - started
     eta = _clock(elapsed / len(ended) * (total - len(ended))) if ended and elapsed > 0 else "?"
+    if not ended and estimate_s is not None:
+        eta = f"~{_clock(estimate_s - elapsed)} (estimate)"
     parts = [
         f"{len(ended)}/{total} done",
         f"{running} running",
@@ -72,7 +82,9 @@ def header(rows: list[TrialRow], total: int, started: float, now: float) -> str:
     return " · ".join(parts + ([f"{errors} failed"] if errors else []))
 
 
-def render(rows: list[TrialRow], total: int, started: float, now: float, *, max_rows: int = 20) -> str:
+def render(
+    rows: list[TrialRow], total: int, started: float, now: float, *, max_rows: int = 20, estimate_s: float | None = None
+) -> str:
     """The header line and a table of at most ``max_rows`` trials: running ones first, then the best.
 
     Pure: the same arguments give the same text (``now`` is passed in, not read).
@@ -87,7 +99,7 @@ def render(rows: list[TrialRow], total: int, started: float, now: float, *, max_
         step = "-" if r.step is None else str(r.step)
         table.append([r.name, r.status, *values, step, _score(r.dev), _score(r.best)])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    lines = [header(rows, total, started, now)]
+    lines = [header(rows, total, started, now, estimate_s)]
     for line in table:
         left = 2 + len(keys)  # trial, status and values left-aligned; numbers right-aligned
         cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
@@ -107,8 +119,10 @@ def _without_clock(text: str) -> str:
 class SweepBoard:
     """Per-trial rows updated from Tune events (plain values: trial id, config, result dict)."""
 
-    def __init__(self, total: int, started: float, keys: list[str] | None = None) -> None:
-        self.total, self.started, self.keys = total, started, keys
+    def __init__(
+        self, total: int, started: float, keys: list[str] | None = None, estimate_s: float | None = None
+    ) -> None:
+        self.total, self.started, self.keys, self.estimate_s = total, started, keys, estimate_s
         self.rows: dict[str, TrialRow] = {}
 
     def row(self, trial_id: str, config: dict[str, Any], tag: str = "") -> TrialRow:
@@ -147,25 +161,28 @@ class SweepBoard:
         self.update(trial_id, config, "done" if (last or {}).get("done_training") else "stopped", tag=tag)
 
     def render(self, now: float, max_rows: int = 20) -> str:
-        return render(list(self.rows.values()), self.total, self.started, now, max_rows=max_rows)
+        rows = list(self.rows.values())
+        return render(rows, self.total, self.started, now, max_rows=max_rows, estimate_s=self.estimate_s)
 
 
 def sweep_view(
     total: int,
     *,
     keys: list[str] | None = None,
+    estimate_s: float | None = None,
     every_s: float = 5.0,
     heartbeat_s: float = 60.0,
     stream: TextIO | None = None,
 ) -> Any:
     """A ``ray.tune.Callback`` printing :func:`render` to ``stream`` (stdout): when something changed, at most
     every ``every_s`` seconds; otherwise every ``heartbeat_s`` (elapsed/ETA move on); once more at the end.
-    ``keys``: the searched flat keys (default: every dotted key of a trial's config, or its row and seed)."""
+    ``keys``: the searched flat keys (default: every dotted key of a trial's config, or its row and seed);
+    ``estimate_s``: the whole sweep's estimated seconds, the ETA until a trial ends (:func:`header`)."""
     from ray.tune import Callback
 
     class SweepView(Callback):
         def __init__(self) -> None:
-            self.board = SweepBoard(total, time.time(), keys)
+            self.board = SweepBoard(total, time.time(), keys, estimate_s)
             self.last_draw, self.drawn = 0.0, ""
 
         def draw(self, force: bool = False) -> None:
@@ -207,27 +224,34 @@ def sweep_view(
 
 
 class _DropMessages(logging.Filter):
-    """Drops records whose message contains one of ``needles`` (below ERROR only: errors always show)."""
+    """Drops records whose message contains one of ``needles`` below ERROR, or one of ``repeats`` (an error
+    the driver reports in its own words) at any level."""
 
-    def __init__(self, needles: tuple[str, ...]) -> None:
+    def __init__(self, needles: tuple[str, ...], repeats: tuple[str, ...] = ()) -> None:
         super().__init__("sct.quiet")
-        self.needles = needles
+        self.needles, self.repeats = needles, repeats
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR or not any(n in record.getMessage() for n in self.needles)
+        message = record.getMessage()
+        if any(n in message for n in self.repeats):
+            return False
+        return record.levelno >= logging.ERROR or not any(n in message for n in self.needles)
 
 
 def quiet_library_noise(verbose: bool) -> None:
-    """Unless ``verbose``: hide Ray's "Experiment state snapshotting" warnings, Optuna's ExperimentalWarnings
-    (its matplotlib plots; TPE's multivariate/constant liar before Optuna 5) and its per-trial INFO lines.
-    Call once in the driver, before ``fit``; errors are never hidden."""
+    """Unless ``verbose``: hide Ray's "Experiment state snapshotting" warnings and its Ctrl-C lines (its
+    ``Tuner.restore`` hint contradicts ``--resume``; the driver prints its own), MLflow's transfer progress bars,
+    Optuna's ExperimentalWarnings (its matplotlib plots; TPE's multivariate/constant liar before Optuna 5) and
+    its per-trial INFO lines. Call once in the driver, before Ray starts (its workers inherit the environment).
+    A trial's error is still reported: by the driver's own summary."""
     if verbose:
         return
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")  # Ray's own switch
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # MLflow's, read at each transfer
     for name in _NOISY_RAY_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMessages) for f in logger.filters):
-            logger.addFilter(_DropMessages(_RAY_NOISE))
+            logger.addFilter(_DropMessages(_RAY_NOISE, _RAY_REPEATS))
     try:
         import optuna
     except ImportError:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sct.errors import UserError
 from sct.presets import SIZES, size_overrides
 from sct.tune.plan.spaces import find_spec_file, load_space
 
@@ -97,3 +98,12 @@ def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     path.write_text("space: {optim.lr: [\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken.yaml: invalid YAML"):
         load_space(str(path))
+
+
+def test_estimate_is_read_and_checked(tmp_path: Path) -> None:
+    assert load_space("bert-small").estimate.minutes_per_trial == 25
+    assert load_space(write(tmp_path, GOOD)).estimate.minutes_per_trial is None  # optional
+    space = load_space(write(tmp_path, GOOD | {"estimate": {"minutes_per_trial": 12, "hardware": "one L4"}}))
+    assert (space.estimate.minutes_per_trial, space.estimate.hardware) == (12, "one L4")
+    with pytest.raises(UserError, match=r"key 'estimate.minutes_per_trial' has invalid value -1"):
+        load_space(write(tmp_path, GOOD | {"estimate": {"minutes_per_trial": -1}}))

@@ -183,3 +183,11 @@ def test_quiet_library_noise_hides_optuna_experimental_warnings(verbose: bool, c
         assert optuna.logging.get_verbosity() == (before if verbose else optuna.logging.WARNING)
     finally:
         optuna.logging.set_verbosity(before)
+
+
+def test_eta_is_the_files_estimate_until_a_trial_ends() -> None:
+    running = [TrialRow("t00", "running", {LR: 5e-4})]
+    assert header(running, 4, 0.0, 600.0, estimate_s=3600.0).endswith("elapsed 10:00 · ETA ~50:00 (estimate)")
+    assert header(running, 4, 0.0, 600.0).endswith("ETA ?")  # no estimate in the file
+    ended = [*running, TrialRow("t01", "done", {LR: 1e-4}, 64, 70.0, 71.0)]
+    assert header(ended, 4, 0.0, 600.0, estimate_s=3600.0).endswith("ETA 30:00")  # measured from now on
