@@ -25,6 +25,7 @@ from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
 from tests.tune.local_ray import local_ray_session
 
 ray = pytest.importorskip("ray")
+optuna = pytest.importorskip("optuna")
 FAKE = "tests.tune.fake_trainer:train"
 
 
@@ -165,6 +166,12 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
     assert len(after) == 2 and {r.info.run_id for r in before} <= {r.info.run_id for r in after}
     assert parent.info.status == "FINISHED" and "FINISHED" in {r.info.status for r in after}
     assert {r.info.status for r in after} <= {"FINISHED", "KILLED"}  # KILLED = stopped early by ASHA
+    study = optuna.load_study(study_name="resumable", storage=f"sqlite:///{tmp_path / 'resumable' / 'optuna.db'}")
+    assert study.metric_names == ["best_stsb_dev"]  # optuna-dashboard names the axis, not "Objective 0"
+    by_name = {r.info.run_name.split()[0]: r.info.run_id for r in after}
+    for trial in study.trials:  # each study trial links to its MLflow run and its directory
+        assert trial.user_attrs["mlflow_run_id"] == by_name[f"t{trial.number:02d}"]
+        assert trial.user_attrs["trial_dir"] == str(tmp_path / "resumable" / "trials" / f"t{trial.number:02d}")
 
 
 def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny_model_dir, tmp_path, capsys) -> None:

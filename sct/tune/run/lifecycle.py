@@ -136,7 +136,7 @@ def _trainable(spec: ExperimentSpec) -> Any:
     return tune.with_resources(sct_trainable, dict(spec.resources))  # cpu, gpu and any custom resources
 
 
-def _callbacks(spec: ExperimentSpec, *extra: Any) -> list[Any]:
+def _callbacks(spec: ExperimentSpec, searcher: Any = None) -> list[Any]:
     """Ours, and Ray's CSV/JSON result files; not its TensorBoard files (TensorBoard is not a dependency, and
     Ray prints a hint to run it when they are written)."""
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
@@ -147,6 +147,11 @@ def _callbacks(spec: ExperimentSpec, *extra: Any) -> list[Any]:
 
     state, exp = spec.experiment.state, spec.experiment
     mlflow = MlflowTrials(exp.tracking_uri, state["experiment_id"], state["parent_run_id"], spec.num_samples)
+    extra = []
+    if searcher is not None:  # first: Ray's trials told to the study before anything asks it
+        from sct.tune.run.search import SyncSearch
+
+        extra.append(SyncSearch(searcher, runs=mlflow))
     keys, estimate_s = None, None
     if isinstance(spec.search, OptunaPlan):
         keys = [p.key for p in spec.search.space.params]
@@ -166,7 +171,7 @@ def build_tuner(spec: ExperimentSpec) -> Any:
         tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=spec.max_concurrent)
         callbacks = _callbacks(spec)
     else:
-        from sct.tune.run.search import Asha, SweepSearch, SyncSearch
+        from sct.tune.run.search import Asha, SweepSearch
 
         plan, every = spec.search, int(spec.payload.base["eval"]["every_steps"])
         searcher = SweepSearch(
@@ -174,7 +179,7 @@ def build_tuner(spec: ExperimentSpec) -> Any:
         )
         # num_samples -1: the searcher says when the sweep is complete (it may hand a trial to Ray again)
         tune_config = tune.TuneConfig(search_alg=searcher, scheduler=Asha(plan.space, exp.path, every), num_samples=-1)
-        callbacks = _callbacks(spec, SyncSearch(searcher))
+        callbacks = _callbacks(spec, searcher)
     run_config = tune.RunConfig(
         storage_path=str(exp.storage),
         name=exp.name,

@@ -22,6 +22,7 @@ keeps anything only Ray saves:
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -34,7 +35,7 @@ from ray.tune.search import Searcher
 from sct.metrics import PRIMARY, STEP
 from sct.storage import read_json, write_json
 from sct.tune.plan.spaces import SearchSpace
-from sct.tune.run.trial import DONE, FAILURE, TRIAL_NUMBER, trial_key
+from sct.tune.run.trial import DONE, FAILURE, TRIAL_NUMBER, trial_dir, trial_key
 
 MAX_EVALS = 100_000  # ASHA's ceiling, in evaluations; trials end on their own budget first
 RUNGS_FILE = "asha.json"
@@ -92,7 +93,21 @@ class SweepSearch(Searcher):
             )
             for point in self.points:  # idempotent: a restarted driver does not enqueue them twice
                 self._study.enqueue_trial(point, skip_if_exists=True)
+            if self._study.metric_names != [PRIMARY]:  # optuna-dashboard's axis, not "Objective 0"
+                with warnings.catch_warnings():  # experimental in Optuna 5: a deliberate use
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    self._study.set_metric_names([PRIMARY])
         return self._study
+
+    def link(self, number: int, run_id: str, directory: Path) -> None:
+        """Store where study trial ``number`` lives as its user attributes (``mlflow_run_id``, ``trial_dir``):
+        optuna-dashboard shows them beside the trial. Only a running trial takes them; a finished one has them."""
+        frozen = self.study.get_trials(deepcopy=False)[number]
+        wanted = {"mlflow_run_id": run_id, "trial_dir": str(directory)}
+        if frozen.state == optuna.trial.TrialState.RUNNING and frozen.user_attrs != frozen.user_attrs | wanted:
+            trial = optuna.Trial(self.study, frozen._trial_id)
+            for key, value in wanted.items():
+                trial.set_user_attr(key, value)
 
     def _trials(self) -> list[optuna.trial.FrozenTrial]:
         """The study's trials, ordered by number; the finished ones are remembered in :attr:`closed`."""
@@ -179,13 +194,19 @@ class SweepSearch(Searcher):
 
 
 class SyncSearch(Callback):
-    """Tells the searcher Ray's trials before each of Ray's steps (before it asks for new trials)."""
+    """Tells the searcher Ray's trials before each of Ray's steps (before it asks for new trials), and links a
+    starting trial to its MLflow run (``runs``: the :class:`~sct.tune.run.mlflow_callback.MlflowTrials`)."""
 
-    def __init__(self, searcher: SweepSearch) -> None:
-        self.searcher = searcher
+    def __init__(self, searcher: SweepSearch, runs: Any = None) -> None:
+        self.searcher, self.runs = searcher, runs
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         self.searcher.sync(trials)
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if self.runs is not None and TRIAL_NUMBER in trial.config:
+            number = int(trial.config[TRIAL_NUMBER])
+            self.searcher.link(number, self.runs.run_id(trial), trial_dir(trial.config))
 
 
 class Asha(ASHAScheduler):
