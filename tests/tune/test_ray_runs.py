@@ -6,6 +6,7 @@ The smoke sweep runs the real trainer on the tiny BERT; the other runs use :mod:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ import yaml
 from sct import ablate, report, sweep
 from sct.storage import disk_usage
 from sct.tune import tracking
+from sct.tune.tracking.views import VIEW_TAG
 from tests.conftest import FIXTURES
 from tests.tune.checks import assert_each_step_once
 from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
@@ -166,6 +168,16 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
     assert len(after) == 2 and {r.info.run_id for r in before} <= {r.info.run_id for r in after}
     assert parent.info.status == "FINISHED" and "FINISHED" in {r.info.status for r in after}
     assert {r.info.status for r in after} <= {"FINISHED", "KILLED"}  # KILLED = stopped early by ASHA
+    for run in after:  # the objective is each run's first metric: MLflow's compare page plots it first
+        assert next(iter(run.data.metrics)) == "best_stsb_dev", list(run.data.metrics)
+    note = parent.data.tags["mlflow.note.content"]  # the description: written when the resumed sweep ended
+    assert note.count("### sweep resumable: the top trials by best STS-B dev") == 1
+    best = max(r.data.metrics["best_stsb_dev"] for r in after)
+    assert f"| {best:.2f} |" in note and "| t0" in note
+    view = json.loads(
+        tracking.client(tracking.default_tracking_uri(tmp_path)).get_experiment_by_name("resumable").tags[VIEW_TAG]
+    )
+    assert view["orderByKey"] == "metrics.`best_stsb_dev`" and "params.`optim.lr`" in view["selectedColumns"]
     study = optuna.load_study(study_name="resumable", storage=f"sqlite:///{tmp_path / 'resumable' / 'optuna.db'}")
     assert study.metric_names == ["best_stsb_dev"]  # optuna-dashboard names the axis, not "Objective 0"
     by_name = {r.info.run_name.split()[0]: r.info.run_id for r in after}

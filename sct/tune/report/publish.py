@@ -15,6 +15,7 @@ from sct.tune.experiment import Experiment
 from sct.tune.report import ablation as ablation_results
 from sct.tune.report import plots
 from sct.tune.report import tables as results
+from sct.tune.report.description import describe_parent
 from sct.tune.tracking.model import log_sentence_model
 
 
@@ -39,11 +40,14 @@ def log_best_model(exp: Experiment, model_dir: Path | None, register: str | None
 def log_table(
     exp: Experiment, table: results.Table, stem: str = "results", *, title: str = "", notes: list[str] | None = None
 ) -> None:
-    """Print the markdown table (and its notes) and log CSV + markdown to the parent run."""
+    """Print the markdown table (and its notes), log CSV + markdown to the parent run and show the table in
+    the parent run's description (:mod:`sct.tune.report.description`)."""
     print(results.to_markdown(table) + "".join(f"- {note}\n" for note in notes or []))
     paths = results.write_tables(table, exp.path, stem, title=title, notes=notes)
+    mlflow, parent_id = tracking.client(exp.tracking_uri), exp.state["parent_run_id"]
     for path in paths:
-        tracking.client(exp.tracking_uri).log_artifact(exp.state["parent_run_id"], str(path), "results")
+        mlflow.log_artifact(parent_id, str(path), "results")
+    describe_parent(mlflow, parent_id, stem, title or f"{exp.name}: {stem}", table, notes)
 
 
 def log_plots(exp: Experiment, paths: list[Path | None]) -> None:

@@ -34,6 +34,7 @@ from sct.tune.plan.spaces import SearchSpace
 from sct.tune.run.keep_models import KeepModels, drop_state, prune_models
 from sct.tune.run.trial import TrialPayload, sct_trainable
 from sct.tune.run.trial_ends import Outcome, ended_trials
+from sct.tune.tracking import views
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def open_parent(spec: ExperimentSpec) -> None:
     try:
         with DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
             exp.state["experiment_id"] = tracking.ensure_experiment(uri, exp.name, exp.artifacts if local else None)
+            views.save_results_view(tracking.client(uri), exp.state["experiment_id"], results_view(spec))
             if "parent_run_id" not in exp.state:  # new, or killed before its id was saved: found by instance
                 instance = {tracking.INSTANCE_TAG: exp.state["instance"]}
                 found = tracking.find_parent(uri, exp.state["experiment_id"], instance)
@@ -102,6 +104,14 @@ def open_parent(spec: ExperimentSpec) -> None:
     except Exception as err:  # noqa: BLE001 - any tracking failure is a set-up error
         raise UserError(f"--tracking-uri {uri}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
     exp.save()
+
+
+def results_view(spec: ExperimentSpec) -> dict[str, Any]:
+    """The runs table's first screen (:mod:`sct.tune.tracking.views`): a sweep's searched params, a grid's
+    row and seed."""
+    if isinstance(spec.search, OptunaPlan):
+        return views.results_view([p.key for p in spec.search.space.params])
+    return views.results_view([], tags=["sct.variant", "sct.seed"])
 
 
 def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> None:
@@ -265,7 +275,7 @@ def print_next_steps(spec: ExperimentSpec) -> None:
     print(f"  python -m sct.report {exp.name} --storage {exp.storage} {where}".rstrip())
     if exp.tracking_uri.startswith("sqlite:"):
         print(f"  mlflow ui --backend-store-uri {exp.tracking_uri}")
-        print(f"  then open {experiment_url('http://127.0.0.1:5000', exp.state['experiment_id'])}")
+        print(f"  then open {experiment_url('http://127.0.0.1:5000', exp.state['experiment_id'])}&{views.URL_QUERY}")
     if isinstance(spec.search, OptunaPlan):
         print(f"  optuna-dashboard sqlite:///{exp.path / 'optuna.db'}   (pip install optuna-dashboard)")
 

@@ -100,10 +100,15 @@ def child_runs(uri: str, experiment_id: str, parent_id: str) -> list[Any]:
 
 
 def log_metrics(mlflow: Any, run_id: str, metrics: dict[str, Any], step: int) -> None:
+    """One batch at ``step``; the objective first: MLflow lists a run's metrics in the order they were first
+    logged, and its compare page plots the first one in its parallel coordinates."""
     from mlflow.entities import Metric
 
+    from sct.metrics import PRIMARY
+
     now = int(time.time() * 1000)
-    items = [Metric(k, float(v), now, int(step)) for k, v in metrics.items() if isinstance(v, (int, float))]
+    ordered = sorted(metrics.items(), key=lambda item: item[0] != PRIMARY)  # stable: the rest as given
+    items = [Metric(k, float(v), now, int(step)) for k, v in ordered if isinstance(v, (int, float))]
     if items:
         mlflow.log_batch(run_id, metrics=items)
 
