@@ -8,6 +8,7 @@ needs more data) is skipped with a printed note and never fails the experiment.
 from __future__ import annotations
 
 import statistics
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,17 @@ def _pyplot() -> Any:
 
 
 SWEEP_METRIC_LABEL = "STS-B dev Spearman ×100"
-SWEEP_METRIC_SCOPE = (
-    "the sweep metric is STS-B dev only (1 of the 7 STS tasks); the 7-STS test average is in the results table"
-)
+
+
+def metric_scope(test_tasks: list[str] | tuple[str, ...] | None) -> str:
+    """The figures' footer: what the sweep metric is and which test sets the results table averages."""
+    head = "the sweep metric is STS-B dev only"
+    if not test_tasks:
+        return f"{head}; no STS test set was evaluated"
+    names = ", ".join(test_tasks)
+    return f"{head}; the results table's test average is over {len(test_tasks)} test set(s): {names}"
+
+
 MIN_TRIALS_FOR_IMPORTANCE = 5
 
 
@@ -55,22 +64,28 @@ def sweep_plots(
     *,
     metric_label: str = SWEEP_METRIC_LABEL,
     min_trials_for_importance: int = MIN_TRIALS_FOR_IMPORTANCE,
+    test_tasks: list[str] | tuple[str, ...] | None = None,
 ) -> list[Path]:
     """``optimization_history.png``, ``parallel_coordinate.png`` and ``param_importances.png`` of the study.
 
     Axes and titles name the metric (``metric_label``), ticks are plain numbers, and the importances are
     drawn only from ``min_trials_for_importance`` finished trials or more (fewer give noise: a note is
-    printed instead).
+    printed instead). The history includes trials stopped early (:mod:`sct.tune.report.history`); the footer
+    names the ``test_tasks`` that ran.
     """
     import optuna
     from optuna.visualization import matplotlib as ovm
+
+    from sct.tune.report.history import history_axes
 
     plt = _pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{optuna_db}")
     finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    stopped = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,)))
+    counted = f"{finished} finished" + (f", {stopped} stopped early" if stopped else "")
     figures = [
-        ("optimization_history", ovm.plot_optimization_history, "best so far"),
+        ("optimization_history", lambda study, target_name: history_axes(study, target_name), "best so far"),
         ("parallel_coordinate", ovm.plot_parallel_coordinate, "searched values"),
     ]
     if finished >= min_trials_for_importance:
@@ -89,8 +104,8 @@ def sweep_plots(
             figure = axes.figure if hasattr(axes, "figure") else plt.gcf()
             readable_ticks(figure)
             figure.set_size_inches(9, 5.5)
-            figure.suptitle(f"{study_name}: {what}, {metric_label} ({finished} finished trials)", fontsize=10)
-            figure.text(0.5, 0.005, SWEEP_METRIC_SCOPE, ha="center", va="bottom", fontsize=7, color="dimgray")
+            figure.suptitle(f"{study_name}: {what}, {metric_label} ({counted} trials)", fontsize=10)
+            figure.text(0.5, 0.005, metric_scope(test_tasks), ha="center", va="bottom", fontsize=7, color="dimgray")
             _save(plt, figure, out_dir / f"{name}.png", rect=(0, 0.03, 1, 0.95))
             written.append(out_dir / f"{name}.png")
         except Exception as err:  # noqa: BLE001 - best effort, see module docstring
@@ -106,8 +121,10 @@ def ablation_bars(
     baseline: str,
     score_label: str,
     path: Path,
+    title: str = "",
 ) -> Path | None:
-    """Our Δ per row (paired by seed, 95% CI as error bars) beside the paper's Δ, against ``baseline``.
+    """Our Δ per row (paired by seed, 95% CI as error bars) beside the paper's Δ, against ``baseline``, under
+    ``title``; the y-label is wrapped to the axes' height (a long score label was cut at the figure's edge).
 
     Rows without a Δ are left out; a row with fewer than 2 paired seeds gets its bar without an error bar and
     a "no CI" mark; the paper's bars are drawn only where the paper gives a number (the others are marked
@@ -137,7 +154,8 @@ def ablation_bars(
             axes.text(j - 0.2, ours[j], "no CI", ha="center", va="bottom", fontsize=7)
     axes.axhline(0, color="black", linewidth=0.8)
     axes.set_xticks(x, [names[i] for i in shown], rotation=40, ha="right")
-    axes.set_ylabel(f"Δ vs {baseline}: {score_label}", fontsize=8)
+    axes.set_ylabel(textwrap.fill(f"Δ vs {baseline}: {score_label}", 40), fontsize=8)
+    axes.set_title(textwrap.fill(title or f"Δ per row against '{baseline}': ours vs the paper", 70), fontsize=10)
     axes.legend(fontsize=8)
     return _save(plt, figure, path)
 

@@ -101,6 +101,7 @@ def ablation_outputs(
                 result.baseline,
                 result.score.label,
                 exp.path / "plots" / "ablation.png",
+                title=f"{exp.name}: Δ vs '{result.baseline}' per row, paired by seed (95% CI), beside the paper's Δ",
             )
         )
     if queue_sizes:

@@ -57,7 +57,8 @@ def summarise(spec: ExperimentSpec, outcome: Outcome, seeds: int) -> None:
     sweep_runs = [r for r in children if r.data.tags.get("sct.kind") == "sweep"]
     title = f"sweep {exp.name}: the top trials by best STS-B dev (Spearman x 100)"
     finish.log_table(exp, results.sweep_table(mlflow.get_run(parent_id), sweep_runs, top=10), title=title)
-    finish.log_plots(exp, plots.sweep_plots(exp.path / "optuna.db", exp.name, exp.path / "plots"))
+    tasks = spec.payload.base["eval"]["test_tasks"]  # what ran, for the figures' footer
+    finish.log_plots(exp, plots.sweep_plots(exp.path / "optuna.db", exp.name, exp.path / "plots", test_tasks=tasks))
     if seeds <= 0 or best_params is None:
         return
     seed_spec = _seed_spec(spec, best_params, seeds)
