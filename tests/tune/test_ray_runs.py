@@ -211,3 +211,15 @@ def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny
         assert_each_step_once(mlflow, run.info.run_id)
     assert "re-running the best config over 2 seeds" in out and "| best | 2 |" in out
     assert {r.data.tags["sct.seed"] for r in by_kind["seeds"]} == {"42", "43"}
+
+
+def test_a_trial_larger_than_any_node_is_fitted_locally_and_refused_on_a_cluster(capsys) -> None:
+    from sct.errors import UserError
+    from sct.tune.plan import capacity
+
+    cpus = ray.cluster_resources()["CPU"]  # the test's local Ray
+    assert capacity.schedulable({"cpu": 64.0, "gpu": 0.5}, local=True) == {"cpu": cpus, "gpu": 0.0}
+    out = capsys.readouterr().out
+    assert f"warning: a trial asks CPU 64 but this machine has {cpus:g}: running each trial with {cpus:g}" in out
+    with pytest.raises(UserError, match=r"no node of the Ray cluster \(1 node: CPU \d+, GPU 0\) can run a trial"):
+        capacity.schedulable({"cpu": 64.0, "gpu": 0.0}, local=False)

@@ -131,6 +131,9 @@ def test_ray_status_refreshes_rows_until_our_hooks_end_them() -> None:
         (False, logging.WARNING, "Trial ab_00001 errored", True),
         (False, logging.INFO, "Wrote the latest version of all result files and experiment state to '/x'", False),
         (True, logging.WARNING, "Experiment state snapshotting has been triggered multiple times", True),
+        (False, logging.WARNING, "Experiment has been interrupted.\nResume experiment with: Tuner.restore(", False),
+        (False, logging.ERROR, "Trials did not complete: [sct_trainable_1]", False),  # our summary names them
+        (True, logging.WARNING, "Experiment has been interrupted.\nResume experiment with: Tuner.restore(", True),
     ],
 )
 def test_quiet_library_noise_drops_ray_snapshot_warnings(
@@ -142,10 +145,14 @@ def test_quiet_library_noise_drops_ray_snapshot_warnings(
     monkeypatch.setattr(logger, "filters", [])
     monkeypatch.setattr(logger, "level", logger.level)
     monkeypatch.delenv("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", raising=False)
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
     with warnings.catch_warnings():
         quiet_library_noise(verbose)
         quiet_library_noise(verbose)  # idempotent: one filter
     assert len(logger.filters) == (0 if verbose else 1)
+    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+
+    assert MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.get() is verbose  # MLflow's download bars only when verbose
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
