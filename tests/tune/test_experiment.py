@@ -43,7 +43,7 @@ def test_resume_continues_an_experiment_killed_at_each_step_of_its_start(tmp_pat
     (tmp_path / "e" / ".lock").write_text("")  # killed right after locking its directory
     exp = opened(tmp_path, resume=True)
     assert (tmp_path / "e" / FINGERPRINT_FILE).is_file()  # written at once, with the id of this experiment
-    open_parent(SimpleNamespace(experiment=exp, tags={}))
+    open_parent(SimpleNamespace(experiment=exp, tags={}, search=None))  # a grid-like spec
     first = exp.state["parent_run_id"]
     exp.close()
 
@@ -52,6 +52,6 @@ def test_resume_continues_an_experiment_killed_at_each_step_of_its_start(tmp_pat
     del saved["state"]["parent_run_id"]
     file.write_text(json.dumps(saved))
     exp = opened(tmp_path, resume=True)
-    open_parent(SimpleNamespace(experiment=exp, tags={}))
+    open_parent(SimpleNamespace(experiment=exp, tags={}, search=None))  # a grid-like spec
     exp.close()
     assert exp.state["parent_run_id"] == first and len(parents(tmp_path)) == 1
