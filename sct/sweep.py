@@ -13,6 +13,7 @@ import sys
 
 from sct import cli
 from sct.tune.experiment import add_common_args
+from sct.tune.plan.model_dirs import parse_model_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +21,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("space", help="a size (bert-tiny … bert-large) or a search-space YAML file")
     parser.add_argument("--num-samples", type=int, help="number of trials (default from the YAML file)")
     parser.add_argument("--seeds", type=int, default=0, help="re-run the best config over N seeds at the end")
+    parser.add_argument(
+        "--model-dir",
+        action="append",
+        type=parse_model_dir,
+        metavar="SIZE=DIR",
+        help="a local model for SIZE (repeatable); a directory with only a tokenizer and a config.json builds a "
+        "random-init student of SIZE's shape with that tokenizer (offline)",
+    )
+    parser.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="also evaluate first the best points of the other sizes' sweeps in this store (sweep-SIZE[-smoke]), "
+        "mapped into this space; off by default: the sweep then depends on what else the store holds",
+    )
+    parser.add_argument(
+        "--warm-start-from",
+        nargs="+",
+        default=[],
+        metavar="EXPERIMENT",
+        help="also evaluate first the best point of each of these sweep experiments, mapped into this space",
+    )
     add_common_args(parser)
     return parser
 

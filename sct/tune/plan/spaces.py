@@ -161,6 +161,7 @@ class SearchSpace:
     points: tuple[dict[str, Any], ...]
     budget: dict[str, int] = field(default_factory=dict)
     resources: dict[str, float] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # where each point came from (sct.tune.plan.warm_starts); empty: the file
 
     def base_config(self, overrides: dict[str, Any] | None = None) -> SCTConfig:
         """Size preset < the file's ``base`` < ``overrides`` (``--set`` and path options)."""

@@ -25,6 +25,8 @@ from sct.tune.experiment import (
     spec_options,
     trial_resources,
 )
+from sct.tune.plan import warm_starts
+from sct.tune.plan.model_dirs import model_dirs, student_dir
 from sct.tune.plan.spaces import ParamSpec, SearchSpace, load_space
 from sct.tune.run.lifecycle import ExperimentSpec, OptunaPlan
 from sct.tune.run.trial import TrialPayload
@@ -47,6 +49,17 @@ def experiment_name(args: argparse.Namespace, space: SearchSpace) -> str:
     return args.experiment or f"sweep-{space.size or space.path.stem}" + ("-smoke" if args.smoke else "")
 
 
+def model_override(args: argparse.Namespace, space: SearchSpace, storage: Path) -> dict[str, str]:
+    """``model.name`` from ``--model-dir SIZE=DIR`` for this space's size (nothing without the flag)."""
+    size = space.size or space.path.stem
+    dirs = model_dirs(getattr(args, "model_dir", None), [size])
+    if size not in dirs:
+        return {}
+    if "model.name" in cli.config_overrides(args):
+        raise UserError(f"--model-dir {size}=... and --set model.name=...: pass one of them")
+    return {"model.name": str(student_dir(size, dirs[size], storage))}
+
+
 def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     """Everything checked and resolved before Ray starts (raises UserError)."""
     space = load_space(args.space)
@@ -54,7 +67,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         space = smoke_space(space)
     storage = check_storage(Path(args.storage))
     check_address(args.address)
-    overrides = base_overrides(args, storage)
+    overrides = base_overrides(args, storage) | model_override(args, space, storage)
     searched = sorted(set(cli.config_overrides(args)) & {p.key for p in space.params})
     if searched:
         raise UserError(
@@ -76,8 +89,13 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
     check_tracking_uri(tracking_uri)
     exp = Experiment(experiment_name(args, space), storage, tracking_uri, fingerprint)
+    others = warm_starts.other_sizes(space.size, args.smoke) if getattr(args, "warm_start", False) else []
+    found = warm_starts.gather(tracking_uri, list(getattr(args, "warm_start_from", None) or []), others)
     if not args.dry_run:
         exp.open(args.resume)
+    space = warm_starts.seeded_space(space, exp.state, found)  # a resumed sweep: the points it started with
+    if not args.dry_run:
+        exp.save()
     resources = trial_resources(space.resources, args)
     size = model_size(cfg.model.name) or "custom"  # the shape trained, whatever the file's size says
     payload = TrialPayload(
@@ -109,8 +127,8 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
     print(f"search space ({space.path}):")
     for p in space.params:
         print(f"  {p.key}: {p.describe()}")
-    for point in space.points:
-        print(f"  first trial (points_to_evaluate): {point}")
+    for point, source in zip(space.points, space.sources or ["points_to_evaluate"] * len(space.points), strict=True):
+        print(f"  warm start ({source}): {point}")
     print(
         f"metric: {space.metric} (max); ASHA grace {space.budget['grace_evals']} evals, "
         f"reduction {space.budget['reduction_factor']}"

@@ -284,6 +284,8 @@ def _run(
     init_ray(spec.address, spec.dashboard, spec.experiment)
     spec.resources = effective_resources(spec.resources)
     exp = spec.experiment
+    gpus = f"{spec.resources.get('gpu', 0.0):g}"  # what the trials held: the GPU-hours of sct.report's size table
+    tracking.client(exp.tracking_uri).set_tag(exp.state["parent_run_id"], "sct.gpus_per_trial", gpus)
     outcome = Outcome.of(fit(spec, resume), spec.num_samples, exp)
     from sct.tune.run.mlflow_callback import close_dangling
 

@@ -34,6 +34,7 @@ from ray.tune.search import Searcher
 from sct.metrics import PRIMARY, STEP
 from sct.storage import read_json, write_json
 from sct.tune.plan.spaces import SearchSpace
+from sct.tune.plan.warm_starts import WARM_ATTR, WARM_KEY
 from sct.tune.run.trial import DONE, FAILURE, TRIAL_NUMBER, trial_key
 
 MAX_EVALS = 100_000  # ASHA's ceiling, in evaluations; trials end on their own budget first
@@ -70,6 +71,7 @@ class SweepSearch(Searcher):
         super().__init__(metric=PRIMARY, mode="max")
         self.distributions = space.optuna_space()
         self.points = [dict(p) for p in space.points]
+        self.sources = list(space.sources) or [""] * len(self.points)  # sct.tune.plan.warm_starts
         self.url, self.name, self.seed = f"sqlite:///{db}", name, seed
         self.num_samples, self.max_concurrent = num_samples, max_concurrent
         self.numbers: dict[str, int] = {}  # Ray trial id -> study trial number
@@ -90,8 +92,9 @@ class SweepSearch(Searcher):
                 direction="maximize",
                 load_if_exists=True,
             )
-            for point in self.points:  # idempotent: a restarted driver does not enqueue them twice
-                self._study.enqueue_trial(point, skip_if_exists=True)
+            for point, source in zip(self.points, self.sources, strict=True):  # idempotent: a restarted
+                attrs = {WARM_ATTR: source} if source else None  # driver does not enqueue them twice
+                self._study.enqueue_trial(point, user_attrs=attrs, skip_if_exists=True)
         return self._study
 
     def _trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -128,7 +131,8 @@ class SweepSearch(Searcher):
         else:
             return None
         self.numbers[trial_id], self.live = number, self.live + 1
-        return {**self._params(number), TRIAL_NUMBER: number}
+        source = self.study.get_trials(deepcopy=False)[number].user_attrs.get(WARM_ATTR)
+        return {**self._params(number), TRIAL_NUMBER: number, **({WARM_KEY: source} if source else {})}
 
     def _next_point(self, trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
         """The point TPE chooses for the next trial, drawn on an in-memory copy of the study. ``ask`` writes a

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sct.tune.plan.warm_starts import WARM_ATTR as WARM_TAG
+from sct.tune.plan.warm_starts import WARM_KEY
 from sct.tune.run.trial import TrialPayload
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -120,6 +122,7 @@ def trial_tags(config: dict[str, Any], seed: int) -> dict[str, str]:
     payload = TrialPayload.of(config)
     variant = str(config.get("row", "sweep"))
     delta = payload.paper_delta.get(variant)
+    warm = {WARM_TAG: str(config[WARM_KEY])} if config.get(WARM_KEY) else {}  # sct.tune.plan.warm_starts
     return {
         "sct.kind": payload.kind,
         "sct.variant": variant,
@@ -127,4 +130,5 @@ def trial_tags(config: dict[str, Any], seed: int) -> dict[str, str]:
         "sct.size": str(payload.size or "custom"),
         "sct.paper_delta": "" if delta is None else f"{delta:g}",
         "git.commit": git_commit(),
+        **warm,
     } | library_versions()
