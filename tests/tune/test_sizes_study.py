@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 from sct import report, sweep
 from sct.tune import tracking
 from tests.conftest import FIXTURES
+from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.local_ray import local_ray_session
 
 ray = pytest.importorskip("ray")
@@ -101,3 +106,51 @@ def test_two_sizes_warm_start_and_the_cross_size_table(shared_dir, tmp_path, cap
     assert len(mlflow.search_runs([study_exp.experiment_id])) == 1
     assert report.main([TINY, "nope", "--storage", str(tmp_path)]) == 2
     assert "no MLflow experiment 'nope'" in capsys.readouterr().err
+
+
+def test_study_dry_run_shows_every_size_and_the_total(shared_dir, tmp_path, capsys) -> None:
+    mini_config = shared_dir / "models" / "bert-mini-config"
+    argv = offline("bert-mini", tmp_path, mini_config, "--dry-run", "--model-dir", f"bert-tiny={mini_config}")
+    assert sweep.main(["bert-tiny", *argv]) == 0  # given largest first: run smallest first
+    out = capsys.readouterr().out
+    assert out.index(f"sweep {TINY}: 2 trials") < out.index(f"sweep {MINI}: 2 trials")
+    assert "study: 2 sizes, 4 trials in all" in out and f"  {MINI}: 2 trials x (1 CPU, 0.25 GPU)" in out
+    assert not (tmp_path / TINY).exists() and not (tmp_path / MINI).exists()  # a dry run starts nothing
+    assert sweep.main(["bert-tiny", *argv[:-2], "--model-dir", f"bert-small={mini_config}"]) == 2
+    assert "bert-small is not swept here" in capsys.readouterr().err
+
+
+def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path, capsys) -> None:
+    """Interrupted while the second size runs; without --resume refused; --resume finishes both, then the table."""
+    mini_config = shared_dir / "models" / "bert-mini-config"
+    argv = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}")
+    argv = ["bert-tiny", *argv, "--warm-start", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    cache = tmp_path / "cache"
+
+    def interrupt_in_the_second_size() -> None:  # the fake trainer logs each attempt's start per trial name
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(len(f.read_text().split()) >= 2 for f in cache.glob("starts-*")):
+            time.sleep(0.2)
+        time.sleep(2.0)  # a first evaluation of the second size
+        os.kill(os.getpid(), signal.SIGUSR1)  # what Ctrl+C does to Tune: stop, save state
+
+    watcher = threading.Thread(target=interrupt_in_the_second_size, daemon=True)
+    watcher.start()
+    assert sweep.main(argv) == 130
+    watcher.join()
+    out = capsys.readouterr().out
+    assert f"== {TINY} (new) ==" in out and f"== {MINI} (new) ==" in out
+    assert sweep.main(argv) == 2  # without --resume: refused before anything runs
+    assert f"experiment {TINY!r} already exists" in capsys.readouterr().err
+    assert sweep.main([*argv, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert f"== {TINY} (resumed) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert "best hyperparameters by model size (2 sweeps)" in out and "| bert-mini |" in out
+    assert len(children(tmp_path, TINY)) == 2 and len(children(tmp_path, MINI)) == 2  # no trial twice
+    mini_sources = {r.data.tags.get("sct.warm_start") for r in children(tmp_path, MINI)}
+    assert f"best of {TINY}" in mini_sources  # the smaller size, swept first, seeds the larger one
+    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+    for name in (TINY, MINI):
+        exp = mlflow.get_experiment_by_name(name)
+        (parent,) = mlflow.search_runs([exp.experiment_id], filter_string="tags.`sct.role` = 'parent'")
+        assert parent.info.status == "FINISHED" and parent.data.tags["sct.study"] == f"study-{TINY}+{MINI}"

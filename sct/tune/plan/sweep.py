@@ -89,7 +89,8 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
     check_tracking_uri(tracking_uri)
     exp = Experiment(experiment_name(args, space), storage, tracking_uri, fingerprint)
-    others = warm_starts.other_sizes(space.size, args.smoke) if getattr(args, "warm_start", False) else []
+    others = warm_starts.other_sizes(space.size, args.smoke) + getattr(args, "study_experiments", [])
+    others = others if getattr(args, "warm_start", False) else []
     found = warm_starts.gather(tracking_uri, list(getattr(args, "warm_start_from", None) or []), others)
     if not args.dry_run:
         exp.open(args.resume)
