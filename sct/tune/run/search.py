@@ -92,8 +92,9 @@ class SweepSearch(Searcher):
                 direction="maximize",
                 load_if_exists=True,
             )
-            for point, source in zip(self.points, self.sources, strict=True):  # idempotent: a restarted
-                attrs = {WARM_ATTR: source} if source else None  # driver does not enqueue them twice
+            sources = getattr(self, "sources", None) or [""] * len(self.points)  # pickled before warm starts
+            for point, source in zip(self.points, sources, strict=True):  # idempotent: a restarted driver
+                attrs = {WARM_ATTR: source} if source else None  # does not enqueue them twice
                 self._study.enqueue_trial(point, user_attrs=attrs, skip_if_exists=True)
         return self._study
 
