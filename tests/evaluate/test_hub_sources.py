@@ -105,6 +105,9 @@ def test_a_directory_with_other_counts_loads_with_a_warning(caplog, shared_dir) 
     assert "sts12 test in" in caplog.text and "pairs, SentEval's has 3108" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sct.evaluate.hub_sources"):
+        load_task("sts12", sts_dir=STS_FIXTURE, warn=False)  # input checking: a refused command stays one line
+    assert "SentEval's has" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="sct.evaluate.hub_sources"):
         for split in ("dev", "test"):  # ../shared holds SentEval's STS-B: its counts match
             load_task("stsb", sts_dir=shared_dir / "data" / "sts", split=split)
     assert caplog.text == ""
