@@ -177,6 +177,7 @@ class Experiment:
     fingerprint: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)
     lock: DirLock | None = None
+    created: bool = False  # open() wrote its fingerprint (a new experiment, not a resumed one)
 
     @property
     def path(self) -> Path:
@@ -197,6 +198,7 @@ class Experiment:
         experiment's fingerprint is written at once, with the id that tags its MLflow parent run."""
         if resume and not self.path.is_dir():  # nothing was started here (a directory without a fingerprint
             raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")  # was: it resumes)
+        self.created = not (self.path / FINGERPRINT_FILE).exists()
         self.lock = DirLock(self.path, f"experiment {self.name!r}").acquire()
         try:
             self._check(resume)
@@ -220,6 +222,12 @@ class Experiment:
         if changed:
             raise UserError(f"refusing to resume {self.name!r}: the space/config changed: " + "; ".join(changed))
         self.state = saved.get("state", {})
+
+    def forget_if_unstarted(self) -> None:
+        """A new experiment refused (bad input) before its MLflow parent run existed was never started: its
+        fingerprint goes, so the lock leaves no directory behind and the same command, fixed, starts it anew."""
+        if self.created and "parent_run_id" not in self.state:
+            (self.path / FINGERPRINT_FILE).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Release the experiment lock (it is also released when the process dies)."""
