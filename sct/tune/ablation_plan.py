@@ -27,6 +27,7 @@ from sct.tune.driver import (
     check_address,
     check_storage,
     check_tracking_uri,
+    describe_keep,
     describe_resources,
     fingerprint_config,
     spec_options,
@@ -120,6 +121,7 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
         print(f"  WARNING: {line}")
     print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
     print(f"resources per trial: {describe_resources(spec.resources)}")
+    print(describe_keep(spec.keep_models))
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir"):

@@ -65,9 +65,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     add(
         "--keep-models",
         choices=KEEP_MODELS,
-        default="all",
-        help="trial models kept when the experiment ends: every finished trial's (all, default) or the best "
-        "trial's of the sweep / of each ablation row (best); metrics and MLflow runs are always kept",
+        help="trial models kept when the experiment ends: every finished trial's (all, the default) or the best "
+        "trial's of the sweep / of each ablation row (best, the default with --smoke); metrics and MLflow runs "
+        "are always kept",
     )
     add("--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature")
     cli.add_debug_arg(parser)
@@ -79,8 +79,20 @@ def spec_options(args: argparse.Namespace) -> dict[str, Any]:
         "dashboard": args.dashboard,
         "verbose": args.verbose,
         "register": args.register,
-        "keep_models": args.keep_models,
+        "keep_models": keep_models(args),
     }
+
+
+def keep_models(args: argparse.Namespace) -> str:
+    """``--keep-models`` as given, else ``best`` for a ``--smoke`` run (a set-up check: its models are not
+    results worth the disk) and ``all`` otherwise."""
+    return args.keep_models or ("best" if args.smoke else "all")
+
+
+def describe_keep(keep: str) -> str:
+    """The dry run's line about the trial models an experiment keeps."""
+    which = "the best trial's of the sweep / of each row" if keep == "best" else "every finished trial's"
+    return f"trial models kept at the end: {which} (--keep-models {keep}; default all, best with --smoke)"
 
 
 def base_overrides(args: argparse.Namespace, storage: Path) -> dict[str, Any]:
