@@ -235,3 +235,21 @@ def test_readme_offline_examples_are_named_for_the_shape_they_train() -> None:
                 checked += 1
     if not checked:
         pytest.skip("no offline example whose model directory exists here (../shared absent)")
+
+
+TORCH_PIN = re.compile(r"torch==([0-9][0-9A-Za-z.+]*)")
+
+
+@pytest.mark.readme
+def test_readme_installs_the_cpu_wheel_and_names_the_cuda_line() -> None:
+    """PyPI's Linux torch is the CUDA build: the set-up line takes PyTorch's CPU index, the CUDA line is named
+    for the machine it fits, and the README, CI and the cluster section pin the same release."""
+    text = README.read_text(encoding="utf-8")
+    setup = commands(BASH_BLOCKS[0])[0][1]
+    assert "pip install torch==" in setup and "--index-url https://download.pytorch.org/whl/cpu" in setup
+    assert "without an NVIDIA GPU" in text and "Linux machine with an NVIDIA GPU" in text
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    pins = set(TORCH_PIN.findall(text)) | set(TORCH_PIN.findall(ci))
+    assert len(pins) == 1, pins
+    installs = [c for b in BASH_BLOCKS for _, c in commands(b) if re.search(r"pip install [^&]*torch==", c)]
+    assert installs and all("--index-url" in c for c in installs), installs  # no bare PyPI torch in a paste block
