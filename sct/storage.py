@@ -18,6 +18,7 @@ directory stays.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import secrets
@@ -184,7 +185,7 @@ class DirLock:
         if self._fd is None:
             return
         try:
-            empty = [p.name for p in self.directory.iterdir()] == [LOCK_FILE]
+            empty = [p.name for p in itertools.islice(self.directory.iterdir(), 2)] == [LOCK_FILE]
         except FileNotFoundError:  # its holder deleted the directory (a finished job's work space)
             empty = False
         if empty:  # unlinked while still locked: a process waiting on this file relocks the new one

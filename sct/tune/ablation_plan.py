@@ -114,7 +114,8 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
         shown = f"  views {views[name]}" if name in views else ""
-        paper = delta if delta is not None else f"n/a (the paper gives none at {spec.payload.size or 'a custom size'})"
+        size = spec.payload.size
+        paper = delta if delta is not None else f"n/a ({f'the paper gives none at {size}' if size else 'custom model'})"
         print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {paper}{shown}")
     for name, reason in json.loads(spec.tags.get("sct.skipped", "{}")).items():
         print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
