@@ -27,6 +27,7 @@ from sct.tune.driver import (
     check_address,
     check_storage,
     check_tracking_uri,
+    describe_keep,
     describe_resources,
     fingerprint_config,
     spec_options,
@@ -113,13 +114,16 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
         shown = f"  views {views[name]}" if name in views else ""
-        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}{shown}")
+        size = spec.payload.size
+        paper = delta if delta is not None else f"n/a ({f'the paper gives none at {size}' if size else 'custom model'})"
+        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {paper}{shown}")
     for name, reason in json.loads(spec.tags.get("sct.skipped", "{}")).items():
         print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
     for line in same:
         print(f"  WARNING: {line}")
     print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
     print(f"resources per trial: {describe_resources(spec.resources)}")
+    print(describe_keep(spec.keep_models))
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir"):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sct.config import STS_TASKS
+from sct.errors import UserError
 from sct.tune.stats import PairedDelta, Summary, paired_delta, summarize
 
 Table = list[dict[str, Any]]
@@ -200,10 +201,61 @@ def analyse(parent: Any, children: list[Any], paper: dict[str, float | None] | N
     ]
     if any(r.paired is not None and not r.paired.has_interval for r in rows):
         notes.append(
-            "n/a in ci95/within_noise: fewer than 2 seeds paired with the baseline, so no interval can be "
-            "given (run --seeds 2 or more)"
+            "n/a in ci95_low/ci95_high/within_noise/paper_in_ci: fewer than 2 seeds paired with the baseline, so no "
+            "interval can be given (run --seeds 2 or more)"
         )
+    notes += missing_notes(rows, baseline, score.metric, parent)
     notes += [CE_NOTE.format(row=name) for name in ce_rows]
     skipped = skipped_rows(parent)
     notes += [f"skipped (not run here): {name}: {reason}" for name, reason in skipped.items()]
     return AblationResult(score, baseline, rows, skipped, notes)
+
+
+def missing_notes(rows: list[RowResult], baseline: str, metric: str, parent: Any) -> list[str]:
+    """Why each other ``n/a`` of the table is one (the interval's is given beside the table's other notes)."""
+    notes = []
+    groups = {
+        f"{metric}_mean/{metric}_sd/delta": (
+            [r.name for r in rows if not r.summary.n],
+            "no finished run with this score",
+        ),
+        f"{metric}_sd": ([r.name for r in rows if r.summary.n == 1], "one seed (a standard deviation needs two)"),
+        "delta": (
+            [r.name for r in rows if r.summary.n and r.paired is not None and r.paired.delta is None],
+            f"no seed finished both in the row and in '{baseline}'",
+        ),
+    }
+    for columns, (names, why) in groups.items():
+        if names:
+            notes.append(f"n/a in {columns} of {', '.join(names)}: {why}")
+    if any(r.paired is None for r in rows):
+        notes.append(f"n/a in ci95_low/ci95_high/paper_in_ci of '{baseline}': Δ is taken against it, it has none")
+    no_paper = [r.name for r in rows if r.paper_delta is None]
+    if no_paper:
+        notes.append(
+            f"n/a in paper_delta (and paper_in_ci) of {', '.join(no_paper)}: {_no_paper_why(parent, no_paper)}"
+        )
+    return notes
+
+
+def _no_paper_why(parent: Any, names: list[str]) -> str:
+    """Why the paper has no Δ for ``names``: the model has no paper size, or the grid gives none for it."""
+    from sct.presets import SIZES
+    from sct.tune.grids import load_grid
+
+    size, grid_name = parent.data.tags.get("sct.size", ""), parent.data.tags.get("sct.grid", "")
+    if size not in SIZES:
+        return f"the model trained has none of the paper's BERT shapes (size {size or 'unknown'}): no paper Δ applies"
+    why = f"the paper gives no Δ for them at {size}"
+    try:
+        grid = load_grid(grid_name)
+        known = [name for name in names if name in {row.name for row in grid.rows}]
+        sizes = [s for s in SIZES if any(grid.paper_delta(name, s) is not None for name in known)]
+    except UserError:  # a grid file that is not one of ours: its sizes are not known here
+        return why
+    if size in sizes:  # the grid has one now: these runs were made without it
+        return f"no paper Δ was recorded with these runs at {size}"
+    if sizes:
+        return why + f" (grid {grid_name} has the paper's Δ for {', '.join(sizes)})"
+    reasons = {row.note for row in grid.rows if row.name in known}
+    return why + " nor at any size" + (f" ({reasons.pop()})" if len(reasons) == 1 else "")

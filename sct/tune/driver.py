@@ -65,9 +65,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     add(
         "--keep-models",
         choices=KEEP_MODELS,
-        default="all",
-        help="trial models kept when the experiment ends: every finished trial's (all, default) or the best "
-        "trial's of the sweep / of each ablation row (best); metrics and MLflow runs are always kept",
+        help="trial models kept when the experiment ends: every finished trial's (all, the default) or the best "
+        "trial's of the sweep / of each ablation row (best, the default with --smoke); metrics and MLflow runs "
+        "are always kept",
     )
     add("--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature")
     cli.add_debug_arg(parser)
@@ -79,8 +79,20 @@ def spec_options(args: argparse.Namespace) -> dict[str, Any]:
         "dashboard": args.dashboard,
         "verbose": args.verbose,
         "register": args.register,
-        "keep_models": args.keep_models,
+        "keep_models": keep_models(args),
     }
+
+
+def keep_models(args: argparse.Namespace) -> str:
+    """``--keep-models`` as given, else ``best`` for a ``--smoke`` run (a set-up check: its models are not
+    results worth the disk) and ``all`` otherwise."""
+    return args.keep_models or ("best" if args.smoke else "all")
+
+
+def describe_keep(keep: str) -> str:
+    """The dry run's line about the trial models an experiment keeps."""
+    which = "the best trial's of the sweep / of each row" if keep == "best" else "every finished trial's"
+    return f"trial models kept at the end: {which} (--keep-models {keep}; default all, best with --smoke)"
 
 
 def base_overrides(args: argparse.Namespace, storage: Path) -> dict[str, Any]:
@@ -177,6 +189,7 @@ class Experiment:
     fingerprint: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)
     lock: DirLock | None = None
+    created: bool = False  # open() wrote its fingerprint (a new experiment, not a resumed one)
 
     @property
     def path(self) -> Path:
@@ -197,6 +210,7 @@ class Experiment:
         experiment's fingerprint is written at once, with the id that tags its MLflow parent run."""
         if resume and not self.path.is_dir():  # nothing was started here (a directory without a fingerprint
             raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")  # was: it resumes)
+        self.created = not (self.path / FINGERPRINT_FILE).exists()
         self.lock = DirLock(self.path, f"experiment {self.name!r}").acquire()
         try:
             self._check(resume)
@@ -220,6 +234,12 @@ class Experiment:
         if changed:
             raise UserError(f"refusing to resume {self.name!r}: the space/config changed: " + "; ".join(changed))
         self.state = saved.get("state", {})
+
+    def forget_if_unstarted(self) -> None:
+        """A new experiment refused (bad input) before its MLflow parent run existed was never started: its
+        fingerprint goes, so the lock leaves no directory behind and the same command, fixed, starts it anew."""
+        if self.created and "parent_run_id" not in self.state:
+            (self.path / FINGERPRINT_FILE).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Release the experiment lock (it is also released when the process dies)."""

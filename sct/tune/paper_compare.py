@@ -80,12 +80,15 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
         table.append({"task": PRINTED, "ours": "n/a", "paper": _cell(row.printed_avg), "ours_minus_paper": "n/a"})
         notes.append(
             f"† inconsistent paper row: Table 2 prints {row.printed_avg:.2f} as the 7-STS avg of SCT ({size}, {kind}), "
-            f"but its seven rows average {row.mean:.2f}; Δ is taken against {row.mean:.2f}"
+            f"but its seven rows average {row.mean:.2f}; Δ is taken against {row.mean:.2f} (the † line shows the "
+            "printed number alone: n/a in ours and ours_minus_paper)"
         )
     model = runs[0].data.params.get("model.name", "") if runs else ""
     hub_id = size_overrides(size)["model.name"] if size else ""
     if size is None:
-        notes.append("model size unknown (a custom model): the paper's numbers do not apply (n/a)")
+        notes.append("n/a in paper: model size unknown (a custom model): the paper's numbers do not apply (n/a)")
+    elif row is None:
+        notes.append(f"n/a in paper: Table 2 has no SCT {kind} row for {size}")
     if size and model and Path(model).name != hub_id.split("/")[-1]:
         notes.append(f"ours trained model.name={model}, not {hub_id}: the paper's {size} numbers are a reference only")
     if size and teacher:
@@ -93,7 +96,13 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
         notes.append(f"the paper's teacher is {name} (7-STS avg {avg}); ours is {teacher}")
     if AVG not in ours:
         ran = [t for t in STS_TASKS if t in ours]
-        notes.append(f"no 7-STS average of ours: only {','.join(ran) or 'no test set'} ran")
+        missing = [t for t in STS_TASKS if t not in ours]
+        notes.append(
+            f"n/a in ours for {', '.join(missing)} and the 7-STS avg: those test sets did not run (eval.test_tasks); "
+            f"no 7-STS average of ours: only {','.join(ran) or 'no test set'} ran"
+        )
+    if any(r["ours_minus_paper"] == "n/a" for r in table):
+        notes.append("n/a in ours_minus_paper: where ours or the paper's number is n/a")
     return Comparison(f"ours vs paper ({size or 'custom model'}, {setting})", table, notes)
 
 

@@ -74,6 +74,21 @@ def sweep_table(parent: Any, children: list[Any], top: int = 10) -> Table:
     return table
 
 
+def sweep_notes(table: Table) -> list[str]:
+    """Why a trial of :func:`sweep_table` shows test_avg n/a: a trial scores the test sets when it finishes."""
+    ended = [f"{row['trial']} ({row['status']})" for row in table if row["test_avg"] == "n/a"]
+    unfinished = [name for name in ended if not name.endswith("(FINISHED)")]
+    notes = []
+    if unfinished:
+        notes.append(
+            f"n/a in test_avg of {', '.join(unfinished)}: a trial scores the test sets when it finishes training; "
+            "these did not (stopped early by ASHA, failed, or still running)"
+        )
+    if len(unfinished) < len(ended):
+        notes.append("n/a in test_avg of a FINISHED trial: it ran no test set (eval.test_tasks is empty)")
+    return notes
+
+
 def variant_scores(children: list[Any], metric: str | None = None) -> dict[str, list[float]]:
     """Scores of finished runs per ``sct.variant``: ``metric``, or the one :func:`choose_score` picks."""
     metric = metric or ablation_results.choose_score(children).metric
@@ -125,7 +140,8 @@ def experiment_report(uri: str, experiment: str, top: int = 10) -> Report:
         sweep_runs = [r for r in children if r.data.tags.get("sct.kind", "sweep") == "sweep"]
         title = f"sweep {experiment} ({size}): top {top} trials by best STS-B dev"
         comparison = paper_compare.sweep_comparison(parent, sweep_runs)
-        return Report(kind, title, sweep_table(parent, sweep_runs, top), [], comparison)
+        table = sweep_table(parent, sweep_runs, top)
+        return Report(kind, title, table, sweep_notes(table), comparison)
     runs = [r for r in children if r.data.tags.get("sct.kind", kind) == kind]
     result = ablation_results.analyse(parent, runs)
     grid = parent.data.tags.get("sct.grid", experiment)

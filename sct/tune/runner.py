@@ -268,6 +268,9 @@ def run_experiment(
     """The whole lifecycle after planning; returns the exit code (see the module docstring)."""
     try:
         return _run(spec, configs, resume, summarise)
+    except UserError:
+        spec.experiment.forget_if_unstarted()
+        raise
     finally:
         spec.experiment.close()
 

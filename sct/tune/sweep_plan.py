@@ -20,6 +20,7 @@ from sct.tune.driver import (
     check_address,
     check_storage,
     check_tracking_uri,
+    describe_keep,
     describe_resources,
     fingerprint_config,
     spec_options,
@@ -116,6 +117,7 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
         f"reduction {space.budget['reduction_factor']}"
     )
     print(f"resources per trial: {describe_resources(spec.resources)} (CPU only when no GPU is present)")
+    print(describe_keep(spec.keep_models))
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir", "distill.teacher"):

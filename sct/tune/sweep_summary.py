@@ -52,7 +52,8 @@ def summarise(spec: ExperimentSpec, outcome: Outcome, seeds: int) -> None:
     tracking.log_metrics(mlflow, parent_id, counts, 0)
     children = tracking.child_runs(exp.tracking_uri, exp.state["experiment_id"], parent_id)
     sweep_runs = [r for r in children if r.data.tags.get("sct.kind") == "sweep"]
-    finish.log_table(exp, results.sweep_table(mlflow.get_run(parent_id), sweep_runs, top=10))
+    table = results.sweep_table(mlflow.get_run(parent_id), sweep_runs, top=10)
+    finish.log_table(exp, table, notes=results.sweep_notes(table))
     finish.log_plots(exp, plots.sweep_plots(exp.path / "optuna.db", exp.name, exp.path / "plots"))
     if seeds <= 0 or best_params is None:
         return

@@ -128,9 +128,9 @@ def test_ablate_dry_run_says_whether_the_paper_cache_exists(stand_ins, tiny_mode
     cache = stand_ins.parent / "runs" / "cache"
     assert f"paper-nli: not made yet ({paper_data.paper_views_file(cache)}): ~1,100,000 distinct" in out
     assert "est. " in out and "--train-data FILE skips it" in out
-    assert "sct: (baseline config)  paper Δ n/a  views (T(x), T′(x))" in out
-    assert "aug_same: {'data.augmentation': 'same'}  paper Δ n/a  views (T(x), T(x))" in out
-    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a  views (x, x)" in out
+    assert "sct: (baseline config)  paper Δ n/a (custom model)  views (T(x), T′(x))" in out
+    assert "aug_same: {'data.augmentation': 'same'}  paper Δ n/a (custom model)  views (T(x), T(x))" in out
+    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a (custom model)  views (x, x)" in out
     assert "WARNING" not in out
 
 

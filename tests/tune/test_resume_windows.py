@@ -93,6 +93,7 @@ def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list
 
 def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_path, capsys) -> None:
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "early", "--num-samples", "3"]
+    argv += ["--keep-models", "all"]  # every trial's model is checked below
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
     exp, cache = tmp_path / "early", tmp_path / "cache"
     assert interrupted_when(lambda: bool(list(cache.glob("marker-*"))), argv) == 130
@@ -187,6 +188,7 @@ def test_a_sweep_that_lost_rays_state_runs_again_no_trial_that_ended(tiny_model_
     """Ray's files gone after the sweep ended: a resume hands every study trial to a new Ray session; a finished
     one returns its metrics, a stopped one its last evaluation: none trains again, every model stays."""
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "ended", "--num-samples", "4"]
+    argv += ["--keep-models", "all"]  # every model stays
     argv += ["--max-concurrent", "1", *common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")]
     assert sweep.main(argv) == 0
     exp, cache = tmp_path / "ended", tmp_path / "cache"
