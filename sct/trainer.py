@@ -36,7 +36,6 @@ from sct.checkpoint import (
     save_state,
     state_dirs,
 )
-from sct.cli import Interrupted, stop_on_signals
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
 from sct.data.run_data import RunData, prepare_run_data, prepare_source
@@ -54,6 +53,7 @@ from sct.optim import (
     total_steps,
 )
 from sct.run_dir import METRICS_FILE, open_run_dir
+from sct.signals import Interrupted, stop_on_signals
 from sct.step import BUCKET, Feeder, LossGuard, compile_step
 from sct.storage import DirLock, read_json, write_json
 
@@ -280,7 +280,7 @@ def train(
     ``cfg.eval.test_tasks`` and ``test_avg``. ``resume`` continues the newest valid state in
     ``cfg.run.output_dir`` (a finished run returns its saved metrics); ``overwrite`` deletes an earlier run
     there instead of refusing. Raises ``FloatingPointError`` on a NaN/inf loss, :class:`UserError` for bad
-    input and :class:`sct.cli.Interrupted` after saving the state on SIGINT/SIGTERM.
+    input and :class:`sct.signals.Interrupted` after saving the state on SIGINT/SIGTERM.
     """
     cfg = resolve_inputs(cfg)
     if data is None:

@@ -1,4 +1,4 @@
-"""``resolve_inputs``: one rule for paths vs hub ids, absolute paths, every bad input named by its key."""
+"""``resolve_inputs``: absolute paths, sizes as hub ids, every bad input named by its key."""
 
 from __future__ import annotations
 
@@ -9,17 +9,8 @@ import pytest
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides
 from sct.errors import UserError
-from sct.inputs import looks_like_path, model_size, resolve_inputs
+from sct.inputs import model_size, resolve_inputs
 from tests.conftest import FIXTURES
-
-
-@pytest.mark.parametrize(
-    ("name", "is_path"),
-    [("./x", True), ("/abs/x", True), ("~/x", True), ("a/b/c", True), ("train.txt", True), ("org/model", False),
-     ("bert-base-uncased", False)],
-)  # fmt: skip
-def test_one_rule_tells_paths_from_hub_ids(name, is_path) -> None:
-    assert looks_like_path(name) is is_path
 
 
 def test_paths_become_absolute_and_sizes_hub_ids(tiny_model_dir, stsb_dir, monkeypatch) -> None:

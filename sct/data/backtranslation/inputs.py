@@ -67,7 +67,7 @@ def _dataset_columns(source: str, columns: Sequence[str], split: str) -> list[st
 
 def read_sentences(source: str, columns: Sequence[str] = (), split: str = "train") -> list[str]:
     """The input sentences of ``source`` in order (see the module docstring); UserError for bad input."""
-    from sct.inputs import looks_like_path
+    from sct.hub import looks_like_path
 
     path = Path(source).expanduser()
     if path.is_file() and path.suffix.lower() not in DATASET_SUFFIXES:
