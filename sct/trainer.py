@@ -54,7 +54,7 @@ from sct.optim import (
 )
 from sct.run_dir import METRICS_FILE, open_run_dir
 from sct.signals import Interrupted, stop_on_signals
-from sct.step import BUCKET, Feeder, LossGuard, compile_step
+from sct.step import Compilation, Feeder, LossGuard
 from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -107,16 +107,15 @@ class _Run:
         self.batches_per_epoch = batches_per_epoch(len(data.dataset), cfg.optim)
         self.last_save = time.monotonic()
         # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
-        self.compiled = cfg.optim.compile
-        if self.compiled:
-            compile_step(self.encoder, self.objective, cfg.optim.compile_mode)  # in place: state_dict keys unchanged
+        self.compilation = Compilation.of(cfg.optim)
+        self.compilation.apply(self.encoder, self.objective)  # in place: state_dict keys unchanged
         self.guard = LossGuard(self.device)
         self.feed = Feeder(self.device)
 
     def batches(self):
         """(index, batch) from the current data position: a seeded permutation per epoch, resumable."""
         n, size = len(self.data.dataset), self.cfg.optim.batch_size
-        pad, bucket = self.data.tokenizer.pad_token_id, BUCKET if self.compiled else None
+        pad, bucket = self.data.tokenizer.pad_token_id, self.compilation.bucket
         while True:
             seed = self.cfg.optim.seed + self.progress.epoch
             order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # (N,)
@@ -138,8 +137,7 @@ class _Run:
             teacher = (batch.pop("teacher_1"), batch.pop("teacher_2"))
         dtype = self.amp_dtype or torch.float32
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None):
-            if self.compiled:
-                torch.compiler.cudagraph_mark_step_begin()  # one step = one CUDA-graph generation
+            self.compilation.begin_step()
             result = self.objective(self.encoder, batch, teacher)
         loss = result.loss.float()
         hint = f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
