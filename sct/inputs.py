@@ -5,12 +5,19 @@ size name into its hub id, makes every local path absolute (so every process on 
 files), and fails with one :class:`UserError` line naming the config key, the value and the fix when a path is
 missing, the STS directory lacks a task, a hub id is neither in the local cache nor downloadable (offline users
 get the flags that avoid the Hub), or a truncation length exceeds what its model takes.
+
+A config that came out of :func:`resolve_inputs` is marked with its :func:`inputs_key` (the values of the
+sections it reads), so that :func:`ensure_resolved`, which :func:`sct.trainer.train` calls, does the work once:
+a sweep's driver resolves the experiment's base config, and a trial whose input sections equal the base's is
+marked too (:func:`mark_resolved`) instead of probing the Hub and loading STS again. Any change of a config
+(``dataclasses.replace``) makes a new, unmarked object; a mark whose key no longer matches does not count.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +171,29 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
     check_lengths(resolved)
     if cfg.data.train == PAPER_DATA:
         _check_paper_data(resolved)
-    return resolved
+    return mark_resolved(resolved)
+
+
+INPUT_SECTIONS = ("model", "data", "eval", "distill")  # every value resolve_inputs reads is in these
+_MARK = "_sct_inputs_key"
+
+
+def inputs_key(cfg: SCTConfig) -> str:
+    """A digest of the config sections :func:`resolve_inputs` reads (:data:`INPUT_SECTIONS`)."""
+    sections = {name: asdict(getattr(cfg, name)) for name in INPUT_SECTIONS}
+    return hashlib.sha256(json.dumps(sections, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def mark_resolved(cfg: SCTConfig) -> SCTConfig:
+    """Mark ``cfg`` as resolved and checked: only for the output of :func:`resolve_inputs`, or a config whose
+    input sections equal such an output's."""
+    object.__setattr__(cfg, _MARK, inputs_key(cfg))  # frozen: an attribute outside the dataclass fields
+    return cfg
+
+
+def ensure_resolved(cfg: SCTConfig) -> SCTConfig:
+    """``cfg`` itself when its inputs were resolved (see the module docstring), else :func:`resolve_inputs`."""
+    return cfg if getattr(cfg, _MARK, None) == inputs_key(cfg) else resolve_inputs(cfg)
 
 
 def _check_paper_data(cfg: SCTConfig) -> None:

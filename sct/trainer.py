@@ -42,7 +42,7 @@ from sct.data.run_data import RunData, prepare_run_data, prepare_source
 from sct.encoder import SentenceEncoder, length_limit
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
-from sct.inputs import resolve_inputs
+from sct.inputs import ensure_resolved
 from sct.objective import SCTObjective
 from sct.optim import (
     batches_per_epoch,
@@ -280,7 +280,7 @@ def train(
     there instead of refusing. Raises ``FloatingPointError`` on a NaN/inf loss, :class:`UserError` for bad
     input and :class:`sct.signals.Interrupted` after saving the state on SIGINT/SIGTERM.
     """
-    cfg = resolve_inputs(cfg)
+    cfg = ensure_resolved(cfg)  # once per experiment: a sweep's trials come resolved by its driver
     if data is None:
         prepare_source(cfg)  # the paper's views, if not cached: before signals are caught, so Ctrl-C stops it
     out = Path(cfg.run.output_dir).expanduser().resolve()
