@@ -58,17 +58,22 @@ def model_size(name: str) -> str | None:
     return None
 
 
-def available(ids: list[tuple[str, Kind]]) -> bool:
-    """Whether every ``(hub id, kind)`` is in the local cache or can be downloaded now (not offline, Hub up)."""
-    missing = [kind for name, kind in ids if not in_cache(name, kind)]
-    return not missing or (not any(offline(kind) for kind in missing) and reachable())
+def unavailable(ids: dict[str, tuple[str, Kind]]) -> list[str]:
+    """The keys of ``{key: (hub id, kind)}`` that are neither in the local cache nor downloadable now: those
+    whose library is offline, else (the Hub probed once) every uncached one when the Hub does not answer."""
+    missing = {key: kind for key, (name, kind) in ids.items() if not in_cache(name, kind)}
+    blocked = [key for key, kind in missing.items() if offline(kind)]
+    if blocked or not missing:
+        return blocked
+    return [] if reachable() else list(missing)
 
 
 def check_hub_ids(ids: dict[str, tuple[str, Kind]]) -> None:
     """``{config key: (hub id, 'model'|'dataset')}``: each must be cached locally or downloadable now."""
-    if available(list(ids.values())):
+    keys = unavailable(ids)
+    if not keys:
         return
-    key, (name, _) = next((key, value) for key, value in ids.items() if not available([value]))
+    key, name = keys[0], ids[keys[0]][0]
     sizes = ", ".join(SIZES)
     raise UserError(
         f"config key '{key}' = {name!r} is not a size ({sizes}), not a local path, and the Hugging Face Hub is "
@@ -205,7 +210,7 @@ def _check_paper_data(cfg: SCTConfig) -> None:
         return
     ids: list[tuple[str, Kind]] = [(name, "dataset") for name, _, _ in NLI_INPUTS]
     ids += [(name, "model") for p in DEFAULT_PIVOTS for name in (p.forward, p.back)]
-    if available([item for item in ids if not Path(item[0]).exists()]):
+    if not unavailable({name: (name, kind) for name, kind in ids if not Path(name).exists()}):
         return
     raise UserError(
         f"config key 'data.train' = {PAPER_DATA!r} (the paper's SNLI+MNLI sentences with two back-translations) is "

@@ -10,7 +10,7 @@ import pytest
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, config_to_dict
 from sct.errors import UserError
-from sct.inputs import ensure_resolved, mark_resolved, model_size, resolve_inputs
+from sct.inputs import ensure_resolved, mark_resolved, model_size, resolve_inputs, unavailable
 from tests.conftest import FIXTURES
 
 
@@ -100,3 +100,19 @@ def test_a_trial_with_the_bases_inputs_is_not_resolved_again(tiny_model_dir, sts
     assert train(trial, show_progress=False)["steps"] == 2
     with pytest.raises(AssertionError, match="resolved again"):  # a trial that changes an input: resolved
         train(trial_config({"sct": payload.to_config(), TRIAL_NUMBER: 1, "data.max_examples": 9}))
+
+
+def test_each_hub_id_is_judged_by_its_librarys_offline_flag(monkeypatch) -> None:
+    """HF_DATASETS_OFFLINE blocks dataset ids only; the Hub is probed once for all the uncached ids."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    probes: list[int] = []
+    monkeypatch.setattr("sct.inputs.in_cache", lambda name, kind: False)
+    monkeypatch.setattr("sct.inputs.reachable", lambda: probes.append(1) is None)
+    ids = {"model.name": ("org/model", "model"), "data.train": ("org/data", "dataset")}
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    assert unavailable(ids) == ["data.train"]
+    monkeypatch.delenv("HF_DATASETS_OFFLINE")
+    assert unavailable(ids) == [] and len(probes) == 1
+    monkeypatch.setattr("sct.inputs.reachable", lambda: False)
+    assert unavailable(ids) == ["model.name", "data.train"]
