@@ -9,6 +9,8 @@ is written by :mod:`sct.checkpoint` at most every ``run.checkpoint_every_s`` sec
 on SIGINT/SIGTERM — not at every evaluation. ``report(step, metrics, state_dir)`` is called at every evaluation
 (``state_dir`` is the state written at that evaluation, else None); the Ray Tune adapter turns it into
 ``tune.report``. At the end ``model/`` is scored on ``eval.test_tasks`` and the resumable state deleted.
+:mod:`sct.run_policy` decides when to evaluate, which model to keep and when to write the state; the loop here
+acts on it.
 
 The run directory is locked for the whole run (:class:`sct.storage.DirLock`): a second run on it is refused.
 """
