@@ -96,3 +96,11 @@ def test_the_column_count_is_the_loaders(tmp_path: Path, name: str, lines: list[
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert file_column_count(path) == load_texts(str(path)).num_columns == columns
+
+
+@pytest.mark.parametrize("name", ["no/such/model", "./missing", "~/missing-model", "weights.json"])
+def test_the_preflight_calls_a_path_what_input_resolution_calls_one(name: str, monkeypatch) -> None:
+    for variable in ENV:
+        monkeypatch.delenv(variable, raising=False)
+    assert looks_like_path(name)
+    assert model_problem(name, needs_mlm_head=False) == f"{name} does not exist"

@@ -25,7 +25,7 @@ from typing import Any
 
 from sct.config import SCTConfig
 from sct.errors import UserError
-from sct.hub import DATASET_SUFFIXES, file_column_count, has_weights, in_cache, offline
+from sct.hub import DATASET_SUFFIXES, file_column_count, has_weights, in_cache, looks_like_path, offline
 
 _MLM_HEAD_PREFIXES = ("cls.predictions.", "lm_head.", "vocab_projector.", "generator_lm_head.", "predictions.")
 _LEXICAL_FIX = 'pip install -e ".[lexical]" then apt-get install wordnet-base (or --set data.wordnet_dir=DIR)'
@@ -54,7 +54,7 @@ def model_problem(name: str, *, needs_mlm_head: bool) -> str | None:
         if needs_mlm_head and keys is not None and not any(k.startswith(_MLM_HEAD_PREFIXES) for k in keys):
             return f"{name} has no masked-LM head (an encoder without cls.predictions/lm_head weights)"
         return None
-    if name.startswith(("/", "./", "../", "~")):
+    if looks_like_path(name):
         return f"{name} does not exist"
     if offline() and not in_cache(name):
         return f"{name} is a hub id, not in the local Hugging Face cache, and HF_HUB_OFFLINE is set"
