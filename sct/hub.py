@@ -129,7 +129,10 @@ def file_column_count(path: Path) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _column_count(path: str, size: int, mtime_ns: int) -> int:  # size and mtime: a rewritten file is read again
-    text = Path(path).read_bytes().decode("utf-8", errors="replace")  # undecodable bytes: the loader reports them
+    data = Path(path).read_bytes()
+    if b"\t" not in data and not path.lower().endswith(".tsv"):
+        return 1  # what file_columns says when no line holds a tab, without decoding and splitting the file
+    text = data.decode("utf-8", errors="replace")  # undecodable bytes: the loader reports them
     return file_columns(Path(path), [line for line in text_lines(text) if line.strip()])
 
 
