@@ -28,9 +28,12 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sct.errors import UserError
+
+if TYPE_CHECKING:
+    from sct.config import SCTConfig
 
 LOCK_FILE = ".lock"
 
@@ -58,6 +61,12 @@ def _chmod_tree(root: Path, dir_mode: int) -> None:
         wanted = dir_mode if stat.S_ISDIR(mode) or mode & 0o111 else dir_mode & 0o666
         if stat.S_IMODE(mode) & 0o777 != wanted:
             path.chmod(wanted)
+
+
+def cache_root(cfg: SCTConfig, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Root of sct's on-disk caches: ``cache_dir`` > ``cfg.data.cache_dir`` > ``$SCT_CACHE_DIR`` > ~/.cache/sct."""
+    root = cache_dir or cfg.data.cache_dir or os.environ.get("SCT_CACHE_DIR") or Path.home() / ".cache" / "sct"
+    return Path(root).expanduser()
 
 
 def write_file(target: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:

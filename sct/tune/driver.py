@@ -24,17 +24,11 @@ from sct.config_io import changed_keys, flatten
 from sct.errors import UserError
 from sct.storage import DirLock, read_json, write_json
 from sct.tune.keep import KEEP_MODELS
+from sct.tune.smoke import SMOKE_OVERRIDES, SMOKE_TRIAL_CPUS
 
 FINGERPRINT_FILE = "sct_experiment.json"
 TRIALS_DIR = "trials"
 DEFAULT_TRAIN_FN = "sct.trainer:train"
-SMOKE_OVERRIDES: dict[str, Any] = {
-    "optim.max_steps": 6,
-    "optim.batch_size": 16,
-    "eval.every_steps": 2,
-    "data.max_examples": 256,
-    "method.queue_size": 128,
-}
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +102,7 @@ def trial_resources(resources: dict[str, float], args: argparse.Namespace) -> di
     """Per-trial resources from the YAML file, 1 CPU for smoke runs, overridden by the resource flags."""
     out = {"cpu": float(resources.get("cpu", 1.0)), "gpu": float(resources.get("gpu", 0.0))}
     if args.smoke:
-        out["cpu"] = 1.0
+        out["cpu"] = SMOKE_TRIAL_CPUS
     if args.cpus_per_trial is not None:
         out["cpu"] = args.cpus_per_trial
     if args.gpus_per_trial is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from sct import cli
@@ -27,21 +26,9 @@ from sct.tune.driver import (
     trial_resources,
 )
 from sct.tune.runner import ExperimentSpec, OptunaPlan
-from sct.tune.spaces import ParamSpec, SearchSpace, load_space
+from sct.tune.smoke import smoke_space
+from sct.tune.spaces import SearchSpace, load_space
 from sct.tune.trainable import TrialPayload
-
-SMOKE_QUEUE_SIZES = (64, 128, 256)
-
-
-def smoke_space(space: SearchSpace) -> SearchSpace:
-    """A tiny k range and 2 trials: the set-up checked in minutes on 2 CPU cores."""
-    params = tuple(
-        ParamSpec(p.key, "categorical", values=SMOKE_QUEUE_SIZES) if p.key == "method.queue_size" else p
-        for p in space.params
-    )
-    points = tuple({**p, "method.queue_size": 128} if "method.queue_size" in p else p for p in space.points)
-    budget = space.budget | {"num_samples": 2, "max_concurrent": 2, "grace_evals": 2}
-    return dataclasses.replace(space, params=params, points=points, budget=budget)
 
 
 def experiment_name(args: argparse.Namespace, space: SearchSpace) -> str:

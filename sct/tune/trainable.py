@@ -27,6 +27,7 @@ from typing import Any
 from sct import metrics as M
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, config_from_dict
+from sct.inputs import inputs_key, mark_resolved
 
 FAILURE = "sct_failure"  # result key: "diverged" or "invalid", with the reason under FAILURE_REASON
 FAILURE_REASON = "sct_failure_reason"
@@ -82,10 +83,14 @@ def trial_dir(config: dict[str, Any]) -> Path:
 
 
 def trial_config(config: dict[str, Any]) -> SCTConfig:
-    """The resolved config of one trial, writing into its directory under the experiment."""
-    cfg = config_from_dict(TrialPayload.of(config).base, "sct_base")
-    cfg = apply_overrides(cfg, trial_overrides(config), "trial")
-    return apply_overrides(cfg, {"run.output_dir": str(trial_dir(config))}, "trial")
+    """The resolved config of one trial, writing into its directory under the experiment.
+
+    The base was resolved by the driver: a trial that changes none of its inputs is marked resolved, so
+    ``train`` does not resolve and check them again; one that does (a grid row's teacher) is resolved there."""
+    base = config_from_dict(TrialPayload.of(config).base, "sct_base")
+    cfg = apply_overrides(base, trial_overrides(config), "trial")
+    cfg = apply_overrides(cfg, {"run.output_dir": str(trial_dir(config))}, "trial")
+    return mark_resolved(cfg) if inputs_key(cfg) == inputs_key(base) else cfg
 
 
 def resolve_train_fn(spec: str) -> Callable[..., dict[str, float]]:

@@ -131,7 +131,7 @@ def test_a_training_run_on_hub_sources_checks_the_counts_before_it_starts(monkey
     from sct.inputs import resolve_inputs
     from tests.conftest import FIXTURES
 
-    monkeypatch.setattr("sct.inputs.hub_reachable", lambda: True)
+    monkeypatch.setattr("sct.inputs.reachable", lambda: True)
     monkeypatch.setattr("datasets.load_dataset", fake_load_dataset(1499, []))
     cfg = apply_overrides(
         SCTConfig(), {"model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt")}

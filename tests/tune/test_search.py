@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from sct import metrics as M
+from sct.tune.smoke import smoke_space
 from sct.tune.spaces import load_space
-from sct.tune.sweep_plan import smoke_space
 from sct.tune.trainable import DONE
 
 optuna = pytest.importorskip("optuna")
