@@ -6,7 +6,7 @@
   {B, the last smaller B}) and static, which is what CUDA graphs need. The queue enqueue, EMA update and
   optimizer step stay eager, outside the graph (the queue is read by the graph, written after it).
 - :class:`LossGuard`: the divergence check without a host sync per step. On CPU the loss is read every step
-  (free there) and a NaN/inf raises before any weight changes, as before. On CUDA the finiteness is
+  (free there) and a NaN/inf raises before any weight changes. On CUDA the finiteness is
   accumulated on the device and read every :data:`CHECK_EVERY` steps: a diverged run then stops at most
   that many steps late (its weights are already NaN; nothing is saved from those steps).
 - :class:`Feeder`: host -> device copies through reusable pinned buffers, non-blocking.

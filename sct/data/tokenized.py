@@ -34,7 +34,7 @@ from transformers import PreTrainedTokenizerBase
 from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
 from sct.data.columns import TextColumn, encode_texts, gather_padded, tokenize_texts
-from sct.data.columns import collate_pairs as collate_pairs  # re-exported: its public home since format 1
+from sct.data.columns import collate_pairs as collate_pairs  # re-exported: part of this module's public API
 from sct.data.paper_data import training_source
 from sct.data.source_index import alias_path, read_alias, write_alias
 from sct.data.sources import load_texts

@@ -8,7 +8,7 @@ row i's own positive is the candidate ``k + i``. For online rows o (B, d) and ta
 
 and d loss / d o = (q - p) C / (tau_o B) in all three cases (p = one-hot at k + i for infonce).
 
-Why a custom ``autograd.Function`` (issue 4 §3): the released code concatenates the batch onto the k x d queue,
+Why a custom ``autograd.Function``: the released code concatenates the batch onto the k x d queue,
 runs four matmuls, softmax, log_softmax and kl_div, and autograd stores several B x (k+B) tensors and passes
 over them again in backward. Here the queue is never concatenated; it is scored in chunks of ``c`` rows
 with one matmul of the stacked queries ``[t / tau_t ; o / tau_o]`` (2B, d), so each chunk's logits stay in

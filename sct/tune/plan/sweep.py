@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 from sct import cli
 from sct.config import SCTConfig
-from sct.config_io import config_to_dict, flatten
+from sct.config_io import flatten
 from sct.data import paper_data
 from sct.data.paper_data import PAPER_DATA
 from sct.errors import UserError
 from sct.inputs import model_size, resolve_inputs
-from sct.tune import tracking
-from sct.tune.experiment import (
-    Experiment,
-    base_overrides,
-    check_address,
-    check_storage,
-    check_tracking_uri,
-    describe_resources,
-    fingerprint_config,
-    spec_options,
-    trial_resources,
-)
+from sct.tune import vocabulary as V
+from sct.tune.experiment import Experiment, fingerprint_config, locate
+from sct.tune.plan.options import base_overrides, describe_resources, spec_options, trial_payload, trial_resources
 from sct.tune.plan.spaces import ParamSpec, SearchSpace, load_space
-from sct.tune.run.lifecycle import ExperimentSpec, OptunaPlan
-from sct.tune.run.trial import TrialPayload
+from sct.tune.plan.spec import ExperimentSpec, OptunaPlan
 
 SMOKE_QUEUE_SIZES = (64, 128, 256)
 
@@ -52,8 +41,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     space = load_space(args.space)
     if args.smoke:
         space = smoke_space(space)
-    storage = check_storage(Path(args.storage))
-    check_address(args.address)
+    storage, tracking_uri = locate(args.storage, args.address, args.tracking_uri)
     overrides = base_overrides(args, storage)
     searched = sorted(set(cli.config_overrides(args)) & {p.key for p in space.params})
     if searched:
@@ -66,28 +54,19 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         space.base_config(overrides | point)
     num_samples = args.num_samples or space.budget["num_samples"]
     fingerprint = {
-        "kind": "sweep",
+        "kind": V.SWEEP,
         "space": {p.key: p.describe() for p in space.params},
         "points": [dict(p) for p in space.points],
         "base": fingerprint_config(cfg),
         "num_samples": num_samples,
         "budget": space.budget,
     }
-    tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
-    check_tracking_uri(tracking_uri)
     exp = Experiment(experiment_name(args, space), storage, tracking_uri, fingerprint)
     if not args.dry_run:
         exp.open(args.resume)
     resources = trial_resources(space.resources, args)
     size = model_size(cfg.model.name) or "custom"  # the shape trained, whatever the file's size says
-    payload = TrialPayload(
-        base=config_to_dict(cfg),
-        kind="sweep",
-        trials_root=str(exp.trials_root),
-        size=size,
-        train_fn=args.trainer,
-        cpus=resources["cpu"],
-    )
+    payload = trial_payload(exp, V.SWEEP, cfg, size, resources)
     keys = [p.key for p in space.params]
     spec = ExperimentSpec(
         experiment=exp,
@@ -96,7 +75,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         resources=resources,
         num_samples=num_samples,
         max_concurrent=args.max_concurrent or space.budget["max_concurrent"],
-        tags={"sct.kind": "sweep", "sct.size": str(size), "sct.space_keys": ",".join(keys)},
+        tags={V.KIND: V.SWEEP, V.SIZE: str(size), V.SPACE_KEYS: ",".join(keys)},
         address=args.address,
         **spec_options(args),
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sct.config import STS_TASKS
+from sct.tune import vocabulary as V
 from sct.tune.report.stats import PairedDelta, Summary, paired_delta, summarize
 
 Table = list[dict[str, Any]]
@@ -69,7 +70,7 @@ def seed_scores(runs: list[Any], metric: str) -> dict[str, dict[str, float]]:
         value = metric_value(run, metric)
         if value is not None:
             tags = run.data.tags
-            out.setdefault(tags.get("sct.variant", "?"), {})[tags.get("sct.seed", run.info.run_id)] = value
+            out.setdefault(tags.get(V.VARIANT, "?"), {})[tags.get(V.SEED, run.info.run_id)] = value
     return out
 
 
@@ -155,7 +156,7 @@ def _number(text: str | None) -> float | None:
 
 def skipped_rows(parent: Any) -> dict[str, str]:
     """Rows the driver did not run (``--skip-unavailable``), with their reasons: parent tag ``sct.skipped``."""
-    text = parent.data.tags.get("sct.skipped", "")
+    text = parent.data.tags.get(V.SKIPPED, "")
     try:
         data = json.loads(text) if text else {}
     except json.JSONDecodeError:
@@ -166,20 +167,31 @@ def skipped_rows(parent: Any) -> dict[str, str]:
 def _is_ce_row(name: str, runs: list[Any], baseline: str) -> bool:
     """A row trained with ``method.divergence: ce`` against a baseline trained with KL."""
     divergence = {
-        r.data.tags.get("sct.variant"): r.data.params.get("method.divergence")
+        r.data.tags.get(V.VARIANT): r.data.params.get("method.divergence")
         for r in runs
         if "method.divergence" in r.data.params
     }
     return name != baseline and divergence.get(name) == "ce" and divergence.get(baseline, "kl") == "kl"
 
 
-def analyse(parent: Any, children: list[Any], paper: dict[str, float | None] | None = None) -> AblationResult:
-    """Rows in grid order (then any other variant found); Δ against the parent's ``sct.baseline`` row."""
-    order = [r for r in parent.data.tags.get("sct.rows", "").split(",") if r]
-    baseline = parent.data.tags.get("sct.baseline", order[0] if order else "")
+def analyse_parent(parent: Any, children: list[Any], paper: dict[str, float | None] | None = None) -> AblationResult:
+    """:func:`analyse` with the rows, baseline and skipped rows the parent run's tags record."""
+    order = [r for r in parent.data.tags.get(V.ROWS, "").split(",") if r]
+    baseline = parent.data.tags.get(V.BASELINE, order[0] if order else "")
+    return analyse(children, order, baseline, paper, skipped_rows(parent))
+
+
+def analyse(
+    children: list[Any],
+    order: list[str],
+    baseline: str,
+    paper: dict[str, float | None] | None = None,
+    skipped: dict[str, str] | None = None,
+) -> AblationResult:
+    """Rows in grid ``order`` (then any other variant found); Δ against the ``baseline`` row."""
     score = choose_score(children)
     scores = seed_scores(children, score.metric)
-    tag_delta = {r.data.tags.get("sct.variant"): _number(r.data.tags.get("sct.paper_delta")) for r in children}
+    tag_delta = {r.data.tags.get(V.VARIANT): _number(r.data.tags.get(V.PAPER_DELTA)) for r in children}
     base = scores.get(baseline, {})
     rows: list[RowResult] = []
     ce_rows: list[str] = []
@@ -204,6 +216,6 @@ def analyse(parent: Any, children: list[Any], paper: dict[str, float | None] | N
             "given (run --seeds 2 or more)"
         )
     notes += [CE_NOTE.format(row=name) for name in ce_rows]
-    skipped = skipped_rows(parent)
+    skipped = dict(skipped or {})
     notes += [f"skipped (not run here): {name}: {reason}" for name, reason in skipped.items()]
     return AblationResult(score, baseline, rows, skipped, notes)

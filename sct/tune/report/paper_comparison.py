@@ -17,6 +17,7 @@ from typing import Any
 from sct.config import STS_TASKS
 from sct.paper import TEACHER, paper_row
 from sct.presets import SIZES, size_overrides
+from sct.tune import vocabulary as V
 from sct.tune.report.ablation import Table, finished, metric_value
 
 AVG = "7-STS avg"
@@ -33,7 +34,7 @@ class Comparison:
 
 
 def parent_size(parent: Any) -> str | None:
-    size = parent.data.tags.get("sct.size", "")
+    size = parent.data.tags.get(V.SIZE, "")
     return size if size in SIZES else None
 
 
@@ -97,18 +98,14 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
     return Comparison(f"ours vs paper ({size or 'custom model'}, {setting})", table, notes)
 
 
-def sweep_comparison(parent: Any, children: list[Any]) -> Comparison | None:
-    """The best finished trial (by best STS-B dev) against the paper; None without such a trial."""
-    done = [r for r in finished(children) if metric_value(r, "best_stsb_dev") is not None]
-    if not done:
-        return None
-    best = max(done, key=lambda r: r.data.metrics["best_stsb_dev"])
+def best_trial_comparison(parent: Any, best: Any) -> Comparison:
+    """A sweep's best trial against the paper."""
     return compare([best], parent_size(parent), f"best trial {best.info.run_name} (by best STS-B dev)")
 
 
 def baseline_comparison(parent: Any, children: list[Any], baseline: str) -> Comparison | None:
     """The grid's baseline row (mean over its finished seeds) against the paper; None when it has no run."""
-    runs = [r for r in finished(children) if r.data.tags.get("sct.variant") == baseline]
+    runs = [r for r in finished(children) if r.data.tags.get(V.VARIANT) == baseline]
     if not runs:
         return None
     return compare(runs, parent_size(parent), f"baseline row '{baseline}', mean of {len(runs)} seed(s)")

@@ -10,7 +10,7 @@ import pytest
 
 from sct import report
 from sct.paper import DISTILL, FINETUNE, paper_row
-from sct.tune.report import ablation as ablation_results
+from sct.tune.report.ablation import CE_NOTE
 from tests.tune.report.test_tables import OFFSETS, SCORES, ablation_store, add_child, add_parent, store, task_metrics
 
 
@@ -28,7 +28,7 @@ def test_markdown_has_title_table_notes_skipped_rows_and_paper_columns(tmp_path:
     title = out.splitlines()[0]
     assert title.startswith("ablation table4-bert-tiny (grid table4, bert-tiny): 7-STS test average (test_avg)")
     assert "| sct | 3 |" in out and "| one_seed | 1 | 71.00 | n/a | 1 | 1.00 | n/a | n/a | n/a | 0.4 | n/a |" in out
-    assert ablation_results.CE_NOTE.format(row="cross_entropy") in out
+    assert CE_NOTE.format(row="cross_entropy") in out
     assert "- skipped (not run here): aug_mlm: no masked LM: --set data.mlm_model=bert-base-uncased" in out
     base = sum(SCORES["sct"].values()) / 3
     tiny = FINETUNE["bert-tiny"]

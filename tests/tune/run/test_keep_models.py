@@ -81,7 +81,7 @@ def test_a_trial_stopped_early_drops_its_state_and_keeps_its_model(tmp_path, las
 
     from sct.checkpoint import state_dirs
     from sct.tune.experiment import Experiment
-    from sct.tune.run.trial import TrialPayload
+    from sct.tune.plan.spec import TrialPayload
     from sct.tune.run.trial_ends import end_log
 
     exp = Experiment("e", tmp_path, "sqlite:///unused", {})
