@@ -46,7 +46,7 @@ def sweep_args(tiny_model_dir: Path, storage: Path, name: str, seed: int, *extra
 
 
 class Driver:
-    """One ``python -m sct.sweep`` process; every process it starts carries ``token`` in its environment. It is
+    """One sweep driver (``python -m tests.tune.fake_sweep sweep``); every process it starts carries ``token``. It is
     guarded on the test's tmp dir (:class:`tests.process_guard.Guarded`): :meth:`stop_all` at the end, or pytest
     dying, stops whatever the drivers left, after the test has checked that they left nothing."""
 
