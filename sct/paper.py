@@ -7,7 +7,7 @@ prints 75.55 where its rows give 76.26, SCT distilled into BERT-Tiny prints 76.4
 Competitors' rows, not used here, have the same problem (BERT-Tiny SimCSE 64.47 printed vs 64.01, BERT-Mini
 SimCSE 65.94 vs 63.91, BERT-Base DCLR 77.22 vs 75.79, BERT-Base DiffCSE 78.49 vs 78.56). A comparison against
 the paper therefore uses the mean of the rows (:attr:`PaperRow.mean`) and shows the printed average beside it
-where they differ (:mod:`sct.tune.paper_compare`).
+where they differ (:mod:`sct.tune.report.paper_comparison`).
 """
 
 from __future__ import annotations

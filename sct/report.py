@@ -18,7 +18,8 @@ from typing import TextIO
 
 from sct import cli
 from sct.errors import UserError
-from sct.tune import results, tracking
+from sct.tune import tracking
+from sct.tune.report import from_mlflow, tables
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,22 +38,22 @@ def _notes(notes: list[str], out: TextIO) -> None:
         print(f"- {note}", file=out)
 
 
-def print_report(report: results.Report, fmt: str) -> None:
+def print_report(report: from_mlflow.Report, fmt: str) -> None:
     """Markdown: everything on stdout. CSV: the table on stdout, the rest on stderr."""
     side = sys.stdout if fmt == "md" else sys.stderr
     print(report.title, file=side)
     if fmt == "csv":
-        print(results.to_csv(report.table), end="")
+        print(tables.to_csv(report.table), end="")
     else:
         print()
-        print(results.to_markdown(report.table), end="")
+        print(tables.to_markdown(report.table), end="")
     if report.notes:
         print(file=side)
         _notes(report.notes, side)
     comparison = report.comparison
     if comparison is not None:
         print(f"\n{comparison.title}\n", file=side)
-        print(results.to_markdown(comparison.table), end="", file=side)
+        print(tables.to_markdown(comparison.table), end="", file=side)
         if comparison.notes:
             print(file=side)
             _notes(comparison.notes, side)
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     uri = args.tracking_uri or tracking.default_tracking_uri(Path(args.storage))
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise UserError(f"no MLflow store at {uri}: pass --storage DIR or --tracking-uri URI")
-    print_report(results.experiment_report(uri, args.experiment, args.top), args.format)
+    print_report(from_mlflow.experiment_report(uri, args.experiment, args.top), args.format)
     return 0
 
 

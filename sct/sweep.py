@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from sct import cli
-from sct.tune.driver import add_common_args
+from sct.tune.plan.options import add_common_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,14 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sct.tune import sweep_plan, sweep_summary
-    from sct.tune.runner import run_experiment
+    from sct.tune.plan import sweep as plan
+    from sct.tune.report import sweep as report
+    from sct.tune.run.lifecycle import run_experiment
 
-    spec, cfg = sweep_plan.plan(args)
+    spec, cfg = plan.plan(args)
     if args.dry_run:
-        sweep_plan.print_plan(spec, cfg)
+        plan.print_plan(spec, cfg)
         return 0
-    return run_experiment(spec, [cfg], args.resume, sweep_summary.summariser(args.seeds))
+    return run_experiment(spec, [cfg], args.resume, report.summariser(args.seeds))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sct.tune.processes import Proc, cmdline, names_path, open_paths, running, stop
+from sct.tune.run.processes import Proc, cmdline, names_path, open_paths, running, stop
 
 GUARD_LOG = "SCT_TEST_GUARD_LOG"
 

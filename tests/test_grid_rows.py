@@ -15,8 +15,8 @@ from sct.data.augment import make_views, resolve_augmentation
 from sct.data.sources import TextPairs
 from sct.encoder import SentenceEncoder
 from sct.objective import SCTObjective
-from sct.tune.grids import load_grid
-from sct.tune.spaces import PACKAGE_DIR
+from sct.tune.plan.grids import load_grid
+from sct.tune.plan.spaces import PACKAGE_DIR
 from tests.conftest import tiny_bert_config
 from tests.data.test_synonym_views import write_wordnet
 

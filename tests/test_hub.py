@@ -13,7 +13,7 @@ import pytest
 from sct.data.mlm_views import load_masked_lm
 from sct.data.sources import load_texts
 from sct.hub import file_column_count, has_weights, looks_like_path, offline
-from sct.tune.preflight import model_problem
+from sct.tune.plan.preflight import model_problem
 
 ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 CASES = [

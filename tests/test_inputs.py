@@ -79,7 +79,9 @@ def test_a_resolved_config_is_not_resolved_again_until_an_input_changes(tiny_mod
 def test_a_trial_with_the_bases_inputs_is_not_resolved_again(tiny_model_dir, stsb_dir, tmp_path, monkeypatch):
     """The sweep driver resolved the base: the trainer takes a trial that changes no input as it is."""
     from sct.trainer import train
-    from sct.tune.trainable import TRIAL_NUMBER, TrialPayload, trial_config
+    from sct.tune.plan.spec import TrialPayload
+    from sct.tune.run.trial import trial_config
+    from sct.tune.vocabulary import TRIAL_NUMBER
 
     base = resolve_inputs(
         apply_overrides(

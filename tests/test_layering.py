@@ -98,7 +98,7 @@ def test_the_walk_sees_every_kind_of_import(tmp_path: Path) -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
     source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from sct.cli import run\n"
-    source += "def f():\n    from sct.tune import spaces\n"
+    source += "def f():\n    from sct.tune.plan import spaces\n"
     probe = tmp_path / "probe.py"
     probe.write_text(source, encoding="utf-8")
-    assert imported("sct.probe", probe) == {"sct.cli", "sct.tune.spaces"}
+    assert imported("sct.probe", probe) == {"sct.cli", "sct.tune.plan.spaces"}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sct.tune.processes import Proc, stop
+from sct.tune.run.processes import Proc, stop
 from tests.conftest import REPO
 from tests.process_guard import GUARD_LOG, members, tied_to
 

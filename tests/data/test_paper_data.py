@@ -167,10 +167,10 @@ def test_a_sweep_driver_makes_the_paper_views_on_the_ray_it_starts(stand_ins, ti
 
     pytest.importorskip("ray")
     from sct.data.backtranslation import ray_runner
-    from sct.tune import runner
+    from sct.tune.run import lifecycle
 
-    starter = runner.ray_starter(SimpleNamespace(address="HOST:6379", dashboard=False, experiment="EXP"))
-    bound = inspect.signature(runner.init_ray).bind(*starter.args, **starter.keywords)
+    starter = lifecycle.ray_starter(SimpleNamespace(address="HOST:6379", dashboard=False, experiment="EXP"))
+    bound = inspect.signature(lifecycle.init_ray).bind(*starter.args, **starter.keywords)
     assert bound.arguments == {"address": "HOST:6379", "dashboard": False, "experiment": "EXP"}
 
     class Started(Exception):
@@ -181,8 +181,8 @@ def test_a_sweep_driver_makes_the_paper_views_on_the_ray_it_starts(stand_ins, ti
 
     monkeypatch.setattr(ray_runner.ray, "is_initialized", lambda: False)
     with pytest.raises(Started):
-        runner.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)
+        lifecycle.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)
     views = paper_data.paper_views_file(stand_ins)
     views.parent.mkdir(parents=True, exist_ok=True)
     views.write_text("x\tT\tT2\n", encoding="utf-8")
-    runner.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)  # cached: no Ray needed
+    lifecycle.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)  # cached: no Ray needed

@@ -22,7 +22,7 @@ from sct.data.mlm_views import mlm_views
 from sct.data.sources import TextPairs, load_texts
 from sct.data.synonym_views import synonym_views
 from sct.data.tokenized import prepare_pairs
-from sct.tune.grids import load_grid
+from sct.tune.plan.grids import load_grid
 from tests.conftest import FIXTURES, tiny_bert_config
 from tests.data import word_tokenizer
 from tests.data.test_synonym_views import write_wordnet

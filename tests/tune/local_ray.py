@@ -2,7 +2,7 @@
 
 In-process: :func:`local_ray_session`. As a driver process of its own (:func:`start_driver`, SIGKILLed by the
 hygiene tests to leave a killed driver's leftovers): ``python -m tests.tune.local_ray TEMP_DIR OUT [ADDRESS]``
-starts (or, given ADDRESS, joins) a Ray, writes what :func:`sct.tune.hygiene.record_session` recorded (or
+starts (or, given ADDRESS, joins) a Ray, writes what :func:`sct.tune.run.ray_hygiene.record_session` recorded (or
 ``{}``) to OUT and sleeps until it is stopped.
 """
 
@@ -55,7 +55,7 @@ def start_driver(temp: Path, out: Path, token: str, address: str | None = None) 
 def main(temp: str, out: str, address: str | None = None) -> None:
     import ray
 
-    from sct.tune.hygiene import SESSION_KEY, record_session
+    from sct.tune.run.ray_hygiene import SESSION_KEY, record_session
 
     if address:
         ray.init(address=address)

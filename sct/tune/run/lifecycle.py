@@ -1,0 +1,170 @@
+"""One experiment lifecycle for sweeps, ablation grids and seed re-runs: ``run_experiment(spec, configs, ...)``.
+
+Pre-flight (data prepared once, the MLflow parent run, Ray), then the ``Tuner`` built or restored and run
+(:mod:`sct.tune.run.tuner`), then how its trials ended (:mod:`sct.tune.run.trial_ends`), the kind-specific
+summary, the models kept, the footprint on disk and the parent run's ending. Exit code: 0 when every trial
+ended (diverged ones are results), 1 when a trial crashed, 130 when the run was interrupted (SIGINT, SIGTERM).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sct import cli
+from sct.config import SCTConfig
+from sct.errors import UserError
+from sct.storage import DirLock, disk_usage
+from sct.tune import tracking
+from sct.tune import vocabulary as V
+from sct.tune.experiment import Experiment
+from sct.tune.plan.spec import ExperimentSpec, OptunaPlan
+from sct.tune.run import ray_hygiene
+from sct.tune.run.keep_models import prune_models
+from sct.tune.run.live_view import quiet_library_noise
+from sct.tune.run.trial_ends import Outcome, drop_state, ended_trials
+from sct.tune.run.tuner import fit
+from sct.tune.tracking.names import experiment_url
+
+
+def prepare_data(configs: list[SCTConfig], start_ray: Callable[[], None] | None = None) -> None:
+    """Tokenise (and teacher-embed) once per distinct data set, before any trial starts; the paper's views,
+    if not cached yet, are back-translated first on Ray Data (Ray started by ``start_ray`` if needed)."""
+    from sct.data.backtranslation.ray_runner import ray_executor
+    from sct.data.run_data import prepare_run_data
+
+    seen: set[str] = set()
+    for cfg in configs:
+        key = repr((cfg.model, cfg.data, cfg.distill.teacher, cfg.distill.batch_size))
+        if key not in seen:
+            seen.add(key)
+            prepare_run_data(cfg, show_progress=False, translate=ray_executor(start=start_ray))
+
+
+def open_parent(spec: ExperimentSpec) -> None:
+    """Create (or, on resume, reopen) the MLflow experiment and parent run; serialised per storage root."""
+    exp = spec.experiment
+    uri = exp.tracking_uri
+    local = uri.startswith(("sqlite:", "file:")) or "://" not in uri
+    try:
+        with DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
+            exp.state["experiment_id"] = tracking.ensure_experiment(uri, exp.name, exp.artifacts if local else None)
+            if "parent_run_id" not in exp.state:  # new, or killed before its id was saved: found by instance
+                instance = {V.INSTANCE: exp.state["instance"]}
+                found = tracking.find_parent(uri, exp.experiment_id, instance)
+                tags = spec.tags | instance | {"git.commit": tracking.git_commit()} | tracking.library_versions()
+                exp.state["parent_run_id"] = found or tracking.start_parent(uri, exp.experiment_id, exp.name, tags)
+            else:
+                exp.mlflow.update_run(exp.parent_run_id, status="RUNNING")
+    except UserError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any tracking failure is a set-up error
+        raise UserError(f"--tracking-uri {uri}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
+    exp.save()
+
+
+def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> None:
+    """Start a local Ray (no ``address``) or join one; what this experiment's killed driver left of its own local
+    Ray is stopped first, and a local Ray started here is recorded for the next start
+    (:mod:`sct.tune.run.ray_hygiene`)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    ray_hygiene.reap_session(experiment.state)
+    try:
+        ray.init(address=address or None, log_to_driver=True, include_dashboard=dashboard)
+    except Exception as err:  # noqa: BLE001 - ConnectionError and friends
+        raise UserError(f"--address {address}: cannot start or reach Ray: {err}") from None
+    cli.forward_sigterm()  # ray.init replaced it with Ray's handler, which aborts the driver (exit code 134)
+    if not address:
+        ray_hygiene.record_session(experiment.state)
+    experiment.save()
+
+
+def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
+    """How this driver starts Ray (:func:`init_ray`), for work on Ray before the trials: the paper's views."""
+    return partial(init_ray, spec.address, spec.dashboard, spec.experiment)
+
+
+def effective_resources(resources: dict[str, float]) -> dict[str, float]:
+    """Per-trial resources; the GPU share is dropped (CPU-only trials) when the cluster has no GPU."""
+    import ray
+
+    out = dict(resources)
+    if out.get("gpu") and not ray.cluster_resources().get("GPU"):
+        print(f"no GPU in the Ray cluster: running trials on CPU only ({out['cpu']:g} CPUs each)")
+        out["gpu"] = 0.0
+    return out
+
+
+def print_footprint(spec: ExperimentSpec) -> None:
+    """Bytes this experiment keeps under --storage (its directory, local MLflow artifacts) and in Ray's temp dir."""
+    exp, mb = spec.experiment, 1 << 20
+    temp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
+    kept = disk_usage(exp.path) + disk_usage(exp.artifacts)
+    ray_mb = disk_usage(temp) / mb
+    print(f"disk: {kept / mb:.1f} MB under {exp.storage} for {exp.name}, {ray_mb:.1f} MB in Ray's temp dir {temp}")
+
+
+def print_next_steps(spec: ExperimentSpec) -> None:
+    """The commands that show this experiment, with its real names and paths."""
+    exp = spec.experiment
+    where = (
+        f"--tracking-uri {exp.tracking_uri}" if exp.tracking_uri != tracking.default_tracking_uri(exp.storage) else ""
+    )
+    print("next:")
+    print(f"  python -m sct.report {exp.name} --storage {exp.storage} {where}".rstrip())
+    if exp.tracking_uri.startswith("sqlite:"):
+        print(f"  mlflow ui --backend-store-uri {exp.tracking_uri}")
+        print(f"  then open {experiment_url('http://127.0.0.1:5000', exp.experiment_id)}")
+    if isinstance(spec.search, OptunaPlan):
+        print(f"  optuna-dashboard sqlite:///{exp.path / 'optuna.db'}   (pip install optuna-dashboard)")
+
+
+def run_experiment(
+    spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
+) -> int:
+    """The whole lifecycle after planning; returns the exit code (see the module docstring)."""
+    try:
+        return _run(spec, configs, resume, summarise)
+    except UserError:
+        spec.experiment.forget_if_unstarted()
+        raise
+    finally:
+        spec.experiment.close()
+
+
+def _run(
+    spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
+) -> int:
+    quiet_library_noise(spec.verbose)
+    prepare_data(configs, ray_starter(spec))
+    open_parent(spec)
+    init_ray(spec.address, spec.dashboard, spec.experiment)
+    spec.resources = effective_resources(spec.resources)
+    exp = spec.experiment
+    outcome = Outcome.of(fit(spec, resume), spec.num_samples, exp)
+    tracking.close_dangling(exp.tracking_uri, exp.experiment_id, exp.parent_run_id)
+    ended = ended_trials(exp)
+    for trial in outcome.trials:  # stopped early while its worker still held the directory: drop it now
+        if trial.status == V.STOPPED and trial.trial_id in ended:
+            drop_state(exp.trials_root / trial.trial_id)
+    if outcome.interrupted:
+        print(f"interrupted: {outcome.describe()}; continue with --resume", file=sys.stderr)
+        exp.mlflow.set_terminated(exp.parent_run_id, "KILLED")
+        return 130
+    summarise(spec, outcome)
+    outcome.print()
+    deleted, freed = prune_models(exp.trials_root, outcome, spec.keep_models)
+    if deleted:
+        print(f"--keep-models best: deleted {deleted} trial models ({freed / (1 << 20):.1f} MB)")
+    print_footprint(spec)
+    print_next_steps(spec)
+    exp.mlflow.set_terminated(exp.parent_run_id, "FAILED" if outcome.crashed else "FINISHED")
+    return 1 if outcome.crashed else 0
