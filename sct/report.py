@@ -19,7 +19,7 @@ from typing import TextIO
 from sct import cli
 from sct.errors import UserError
 from sct.tune import tracking
-from sct.tune.report import tables as results
+from sct.tune.report import from_mlflow, tables
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,22 +46,22 @@ def _notes(notes: list[str], out: TextIO) -> None:
         print(f"- {note}", file=out)
 
 
-def print_report(report: results.Report, fmt: str) -> None:
+def print_report(report: from_mlflow.Report, fmt: str) -> None:
     """Markdown: everything on stdout. CSV: the table on stdout, the rest on stderr."""
     side = sys.stdout if fmt == "md" else sys.stderr
     print(report.title, file=side)
     if fmt == "csv":
-        print(results.to_csv(report.table), end="")
+        print(tables.to_csv(report.table), end="")
     else:
         print()
-        print(results.to_markdown(report.table), end="")
+        print(tables.to_markdown(report.table), end="")
     if report.notes:
         print(file=side)
         _notes(report.notes, side)
     comparison = report.comparison
     if comparison is not None:
         print(f"\n{comparison.title}\n", file=side)
-        print(results.to_markdown(comparison.table), end="", file=side)
+        print(tables.to_markdown(comparison.table), end="", file=side)
         if comparison.notes:
             print(file=side)
             _notes(comparison.notes, side)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         study = None if args.no_log else args.study or ""
         report = cross_size_report(uri, args.experiment, study, Path(args.storage).resolve())
     else:
-        report = results.experiment_report(uri, args.experiment[0], args.top)
+        report = from_mlflow.experiment_report(uri, args.experiment[0], args.top)
     print_report(report, args.format)
     return 0
 

@@ -12,8 +12,8 @@ import argparse
 import sys
 
 from sct import cli
-from sct.tune.experiment import add_common_args
 from sct.tune.plan.model_dirs import parse_model_dir
+from sct.tune.plan.options import add_common_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,18 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sct.tune.plan import sweep as sweep_plan
-    from sct.tune.report import sweep as sweep_summary
+    from sct.tune.plan import sweep as plan
+    from sct.tune.report import sweep as report
     from sct.tune.run.lifecycle import run_experiment
 
     if len(args.space) > 1:
         return run_study(args)
     args.space = args.space[0]
-    spec, cfg = sweep_plan.plan(args)
+    spec, cfg = plan.plan(args)
     if args.dry_run:
-        sweep_plan.print_plan(spec, cfg)
+        plan.print_plan(spec, cfg)
         return 0
-    return run_experiment(spec, [cfg], args.resume, sweep_summary.summariser(args.seeds))
+    return run_experiment(spec, [cfg], args.resume, report.summariser(args.seeds))
 
 
 def run_study(args: argparse.Namespace) -> int:

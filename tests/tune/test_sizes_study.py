@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sct import report, sweep
+from sct import report
 from sct.tune import tracking
 from tests.conftest import FIXTURES
+from tests.tune import fake_sweep
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.local_ray import local_ray_session
 
@@ -55,14 +56,14 @@ def best(runs: list) -> dict[str, float]:
 
 def test_two_sizes_warm_start_and_the_cross_size_table(shared_dir, tmp_path, capsys) -> None:
     mini_config = shared_dir / "models" / "bert-mini-config"
-    assert sweep.main(offline("bert-tiny", tmp_path, mini_config)) == 0
+    assert fake_sweep.sweep(offline("bert-tiny", tmp_path, mini_config)) == 0
     tiny_runs = children(tmp_path, TINY)
     assert {r.data.tags["sct.size"] for r in tiny_runs} == {"bert-tiny"}  # the built student's shape
     assert [r.data.tags.get("sct.warm_start") for r in tiny_runs].count("points_to_evaluate") == 1
     capsys.readouterr()
-    assert sweep.main(offline("bert-mini", tmp_path, mini_config, "--warm-start", "--dry-run")) == 0
+    assert fake_sweep.sweep(offline("bert-mini", tmp_path, mini_config, "--warm-start", "--dry-run")) == 0
     assert f"warm start (best of {TINY}): " in capsys.readouterr().out
-    assert sweep.main(offline("bert-mini", tmp_path, mini_config, "--warm-start")) == 0
+    assert fake_sweep.sweep(offline("bert-mini", tmp_path, mini_config, "--warm-start")) == 0
     mini_runs = children(tmp_path, MINI)
     sources = {r.data.tags.get("sct.warm_start"): r for r in mini_runs}
     assert set(sources) == {"points_to_evaluate", f"best of {TINY}"}  # 2 smoke trials, both warm starts
@@ -111,12 +112,12 @@ def test_two_sizes_warm_start_and_the_cross_size_table(shared_dir, tmp_path, cap
 def test_study_dry_run_shows_every_size_and_the_total(shared_dir, tmp_path, capsys) -> None:
     mini_config = shared_dir / "models" / "bert-mini-config"
     argv = offline("bert-mini", tmp_path, mini_config, "--dry-run", "--model-dir", f"bert-tiny={mini_config}")
-    assert sweep.main(["bert-tiny", *argv]) == 0  # given largest first: run smallest first
+    assert fake_sweep.sweep(["bert-tiny", *argv]) == 0  # given largest first: run smallest first
     out = capsys.readouterr().out
     assert out.index(f"sweep {TINY}: 2 trials") < out.index(f"sweep {MINI}: 2 trials")
     assert "study: 2 sizes, 4 trials in all" in out and f"  {MINI}: 2 trials x (1 CPU, 0.25 GPU)" in out
     assert not (tmp_path / TINY).exists() and not (tmp_path / MINI).exists()  # a dry run starts nothing
-    assert sweep.main(["bert-tiny", *argv[:-2], "--model-dir", f"bert-small={mini_config}"]) == 2
+    assert fake_sweep.sweep(["bert-tiny", *argv[:-2], "--model-dir", f"bert-small={mini_config}"]) == 2
     assert "bert-small is not swept here" in capsys.readouterr().err
 
 
@@ -136,13 +137,13 @@ def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path,
 
     watcher = threading.Thread(target=interrupt_in_the_second_size, daemon=True)
     watcher.start()
-    assert sweep.main(argv) == 130
+    assert fake_sweep.sweep(argv) == 130
     watcher.join()
     out = capsys.readouterr().out
     assert f"== {TINY} (new) ==" in out and f"== {MINI} (new) ==" in out
-    assert sweep.main(argv) == 2  # without --resume: refused before anything runs
+    assert fake_sweep.sweep(argv) == 2  # without --resume: refused before anything runs
     assert f"experiment {TINY!r} already exists" in capsys.readouterr().err
-    assert sweep.main([*argv, "--resume"]) == 0
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
     out = capsys.readouterr().out
     assert f"== {TINY} (resumed) ==" in out and f"== {MINI} (resumed) ==" in out
     assert "best hyperparameters by model size (2 sweeps)" in out and "| bert-mini |" in out

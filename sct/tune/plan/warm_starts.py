@@ -25,9 +25,8 @@ from typing import Any
 from sct.errors import UserError
 from sct.presets import SIZES, size_overrides
 from sct.tune.plan.spaces import ParamSpec, SearchSpace
+from sct.tune.vocabulary import WARM_KEY as WARM_KEY
 
-WARM_ATTR = "sct.warm_start"  # Optuna user attribute and MLflow tag: where a trial's point came from
-WARM_KEY = "warm_start"  # the trial config key that carries it from the searcher to the MLflow callback
 PAPER = "paper Table 1"
 SPACE_FILE = "points_to_evaluate"
 

@@ -35,7 +35,8 @@ from sct.metrics import PRIMARY, STEP
 from sct.storage import read_json, write_json
 from sct.tune.plan.spaces import SearchSpace
 from sct.tune.plan.warm_starts import WARM_ATTR, WARM_KEY
-from sct.tune.run.trial import DONE, FAILURE, TRIAL_NUMBER, trial_key
+from sct.tune.run.trial import trial_key
+from sct.tune.vocabulary import FAILURE, FINISHED, STOPPED, TRIAL_NUMBER, trial_end
 
 MAX_EVALS = 100_000  # ASHA's ceiling, in evaluations; trials end on their own budget first
 RUNGS_FILE = "asha.json"
@@ -167,12 +168,13 @@ class SweepSearch(Searcher):
         """Close study trial ``number`` (once): COMPLETE with its score, FAIL, or PRUNED (stopped by ASHA)."""
         if number in self.closed:
             return
-        if error or FAILURE in result:
-            self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-        elif DONE in result and PRIMARY in result:
+        status = trial_end(result, error)
+        if status == FINISHED and PRIMARY in result:
             self.study.tell(number, float(result[PRIMARY]), skip_if_finished=True)
-        else:
+        elif status in (FINISHED, STOPPED):
             self.study.tell(number, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
+        else:
+            self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
         self.closed.add(number)
 
     def save(self, checkpoint_path: str) -> None:
