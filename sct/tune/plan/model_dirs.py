@@ -86,9 +86,10 @@ def model_dirs(pairs: list[tuple[str, Path]] | None, sizes: list[str]) -> dict[s
 
 
 def _has_weights(directory: Path) -> bool:
-    from sct.st_format import WEIGHT_FILES  # imports torch: not at the CLI's parse time
+    """Weights :mod:`sct.hub` recognises, or a sentence-transformers directory (its weights are in modules)."""
+    from sct.hub import has_weights
 
-    return (directory / "modules.json").is_file() or any((directory / f).exists() for f in WEIGHT_FILES)
+    return (directory / "modules.json").is_file() or has_weights(directory)
 
 
 def student_dir(size: str, directory: Path, storage: Path) -> Path:

@@ -26,6 +26,9 @@ from sct.errors import UserError
 from sct.presets import SIZES, size_overrides
 from sct.tune.plan.spaces import ParamSpec, SearchSpace
 from sct.tune.vocabulary import WARM_KEY as WARM_KEY
+from sct.tune.vocabulary import WARM_START
+
+WARM_ATTR = WARM_START  # Optuna user attribute and MLflow tag: where a warm start's point came from
 
 PAPER = "paper Table 1"
 SPACE_FILE = "points_to_evaluate"

@@ -19,8 +19,8 @@ from sct.paper import paper_row
 from sct.presets import SIZES, size_overrides
 from sct.tune import tracking
 from sct.tune.plan.model_dirs import SHAPES
-from sct.tune.plan.warm_starts import WARM_ATTR as WARM_TAG  # on a trial's run: where its point came from
-from sct.tune.report import tables
+from sct.tune.report import from_mlflow, tables
+from sct.tune.vocabulary import WARM_START as WARM_TAG  # on a trial's run: where its point came from
 
 HYPERPARAMETERS = ("optim.lr", "method.queue_size", "method.tau_ref", "method.tau_online")
 SHORT = {"optim.lr": "lr", "method.queue_size": "k", "method.tau_ref": "tau_ref", "method.tau_online": "tau_online"}
@@ -62,7 +62,7 @@ def _hours(run: Any) -> float:
 
 def size_result(uri: str, experiment: str) -> SizeResult:
     """The best trial and the cost of sweep ``experiment`` (UserError when it is not a sweep or has no score)."""
-    experiment_id, parent = tables.find_parent(uri, experiment)
+    experiment_id, parent = from_mlflow.find_parent(uri, experiment)
     if parent.data.tags.get("sct.kind", "sweep") != "sweep":
         raise UserError(f"{experiment}: a {parent.data.tags['sct.kind']} experiment, not a sweep")
     runs = [

@@ -14,7 +14,7 @@ from pathlib import Path
 from sct import metrics as M
 from sct.errors import UserError
 from sct.tune import tracking
-from sct.tune.report import tables
+from sct.tune.report import from_mlflow, tables
 from sct.tune.report.size_plot import size_plot
 from sct.tune.report.sizes import SizeResult, notes, size_result, sizes_table
 
@@ -43,7 +43,7 @@ def log_study(
         tags = {"sct.role": STUDY_ROLE, "sct.experiments": experiments, "git.commit": tracking.git_commit()}
         run_id = mlflow.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     for result in found:
-        _, parent = tables.find_parent(uri, result.experiment)
+        _, parent = from_mlflow.find_parent(uri, result.experiment)
         mlflow.set_tag(parent.info.run_id, "sct.study", name)
         mlflow.set_tag(parent.info.run_id, "sct.study_run_id", run_id)
         label = result.size or result.experiment
@@ -59,7 +59,7 @@ def log_study(
     return run_id
 
 
-def cross_size_report(uri: str, experiments: list[str], study: str | None, storage: Path) -> tables.Report:
+def cross_size_report(uri: str, experiments: list[str], study: str | None, storage: Path) -> from_mlflow.Report:
     """The cross-size table of ``experiments``; logged to the study run ``study`` (``""``: the default name,
     None: not logged). Every experiment is read before anything is written."""
     if len(set(experiments)) < len(experiments):
@@ -67,7 +67,7 @@ def cross_size_report(uri: str, experiments: list[str], study: str | None, stora
     found = [size_result(uri, name) for name in experiments]
     table = sizes_table(found)
     title = f"best hyperparameters by model size ({len(found)} sweeps): ours beside the paper's Table 1 / Table 2"
-    report = tables.Report("sizes", title, table, notes(found))
+    report = from_mlflow.Report("sizes", title, table, notes(found))
     if study is not None:
         name = study or study_name(experiments)
         run_id = log_study(uri, name, found, table, title, report.notes, storage)
