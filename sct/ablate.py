@@ -9,10 +9,12 @@ every trial ended, 1 when one crashed, 2 for bad input found before Ray starts, 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from sct import cli
-from sct.tune.experiment import add_common_args
+from sct.tune.plan.options import add_common_args
+from sct.tune.vocabulary import ABLATION, SKIPPED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,13 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sct.tune.plan import ablation as ablation_plan
-    from sct.tune.report import publish as finish
+    from sct.tune.plan import ablation as plan
+    from sct.tune.report import publish
     from sct.tune.run.lifecycle import run_experiment
 
-    spec, grid, configs = ablation_plan.plan(args)
+    spec, grid, configs = plan.plan(args)
     if args.dry_run:
-        ablation_plan.print_plan(spec, grid, configs)
+        plan.print_plan(spec, grid, configs)
         return 0
     from sct.tune.plan.row_views import row_views
 
@@ -51,8 +53,16 @@ def run(args: argparse.Namespace) -> int:
 
     def summarise(spec, outcome) -> None:
         order = [r.name for r in grid.rows]
-        finish.ablation_outputs(
-            spec.experiment, order, grid.baseline, spec.payload.paper_delta, kind="ablation", queue_sizes=queue_sizes
+        publish.ablation_outputs(
+            spec.experiment,
+            order,
+            grid.baseline,
+            spec.payload.paper_delta,
+            kind=ABLATION,
+            queue_sizes=queue_sizes,
+            size=spec.payload.size,
+            skipped=json.loads(spec.tags.get(SKIPPED, "{}")),
+            grid=grid.name,
         )
 
     return run_experiment(spec, configs, args.resume, summarise)

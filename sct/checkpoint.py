@@ -70,6 +70,22 @@ class Progress:
         self.evals_since_best += 1
         return False
 
+    def count_step(self, batch_in_epoch: int, examples: int, loss: Any, seconds: float) -> None:
+        """One optimiser step done: ``loss`` is a float, or a device scalar on CUDA (summed without a sync)."""
+        self.step, self.batch_in_epoch = self.step + 1, batch_in_epoch
+        self.window_loss = self.window_loss + loss
+        self.window_steps, self.window_examples = self.window_steps + 1, self.window_examples + examples
+        self.window_seconds += seconds
+
+    def window_means(self) -> tuple[float, float]:
+        """(mean loss, examples per second) of the window under way: one host read of the summed loss."""
+        return float(self.window_loss) / self.window_steps, self.window_examples / max(self.window_seconds, 1e-9)
+
+    def close_window(self, report: dict[str, float]) -> None:
+        """An evaluation reported ``report``: a new window starts, and a state written now resumes after it."""
+        self.last_eval = report
+        self.window_loss, self.window_steps, self.window_examples, self.window_seconds = 0.0, 0, 0, 0.0
+
 
 def rng_state() -> dict[str, Any]:
     """Every RNG stream the loop draws from, as plain values and tensors (loadable with ``weights_only=True``)."""

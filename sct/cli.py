@@ -4,24 +4,33 @@
   ``--sts-dir``, ``--teacher``, ``--max-steps``); :data:`FLAG_KEYS` maps each convenience flag to its config
   key and :func:`config_overrides` turns parsed flags into overrides (flags first, ``--set`` last).
 - :func:`run` is the error boundary: a :class:`~sct.errors.UserError` becomes exit code 2 and one line on
-  stderr; Ctrl-C / SIGTERM (:class:`Interrupted`, ``KeyboardInterrupt``) one line and exit 130; anything
-  else is a crash (exit 1, traceback). ``--debug`` shows the traceback of a user error too. Inside it SIGTERM
-  does what SIGINT does (:func:`sigterm_as_sigint`), whoever handles SIGINT at that moment.
+  stderr; Ctrl-C / SIGTERM (:class:`~sct.signals.Interrupted`, ``KeyboardInterrupt``) one line and exit 130;
+  anything else is a crash (exit 1, traceback). ``--debug`` shows the traceback of a user error too. Inside it
+  SIGTERM does what SIGINT does (:func:`sct.signals.sigterm_as_sigint`), whoever handles SIGINT at that moment.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from sct.errors import UserError
+from sct.signals import forward_sigterm, sigterm_as_sigint
+
+# forward_sigterm is part of this layer's interface: the sweep driver calls it again after ray.init.
+__all__ = [
+    "FLAG_KEYS",
+    "add_config_args",
+    "add_debug_arg",
+    "config_overrides",
+    "forward_sigterm",
+    "run",
+    "setup_logging",
+]
 
 FLAG_KEYS: dict[str, str] = {
     "train_data": "data.train",
@@ -29,10 +38,6 @@ FLAG_KEYS: dict[str, str] = {
     "teacher": "distill.teacher",
     "max_steps": "optim.max_steps",
 }
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT/SIGTERM arrived; the message says what was saved and how to continue."""
 
 
 def add_config_args(parser: argparse.ArgumentParser, *, max_steps: bool = True) -> None:
@@ -81,64 +86,6 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], in
         detail = f": {err}" if str(err) else ""
         print(f"{parser.prog}: interrupted{detail}", file=sys.stderr)
         return 130
-
-
-def _sigterm(signum: int, frame: Any) -> None:
-    """SIGTERM runs whatever SIGINT runs now: Tune's graceful stop, the trainer's save-and-stop, or Ctrl-C's
-    KeyboardInterrupt (exit 130 at the boundary)."""
-    handler = signal.getsignal(signal.SIGINT)
-    if callable(handler):
-        handler(signal.SIGINT, frame)
-    elif handler != signal.SIG_IGN:
-        raise KeyboardInterrupt
-
-
-def forward_sigterm() -> None:
-    """Make SIGTERM (what Slurm, Kubernetes and systemd send) stop the process as Ctrl-C does. Called again
-    after ``ray.init``, which installs Ray's own SIGTERM handler (an abort, exit code 134)."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _sigterm)
-
-
-@contextmanager
-def sigterm_as_sigint() -> Iterator[None]:
-    """While active, SIGTERM does what SIGINT does (:func:`forward_sigterm`); the previous handler comes back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    forward_sigterm()
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """While active, SIGINT/SIGTERM set the yielded event instead of killing the process at once.
-
-    The training loop polls the event between steps, saves its state and raises :class:`Interrupted`. Only
-    the main thread can install handlers; elsewhere (a Ray worker thread) the event simply never fires.
-    """
-    requested = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield requested
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(signum: int, frame: Any) -> None:
-        if requested.is_set():  # a second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        requested.set()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield requested
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def setup_logging(quiet: bool) -> None:

@@ -22,8 +22,8 @@ from transformers import PreTrainedTokenizerBase as Tokenizer
 
 from sct import st_format
 from sct.errors import UserError
-from sct.inputs import model_source
-from sct.st_format import ACTIVATIONS, WEIGHT_FILES, is_local
+from sct.hub import has_weights, model_source
+from sct.st_format import ACTIVATIONS, is_local
 
 
 class SentenceEncoder(nn.Module):
@@ -117,7 +117,7 @@ class SentenceEncoder(nn.Module):
             raise FileNotFoundError(
                 f"model {name_or_path} is not a local directory and could not be loaded from the Hub: {err}"
             ) from err
-        if is_local(root) and not any((Path(source) / f).exists() for f in WEIGHT_FILES):
+        if is_local(root) and not has_weights(source):
             warnings.warn(
                 f"no model weights in {source}: building a randomly initialised encoder from its config.json",
                 stacklevel=2,

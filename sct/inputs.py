@@ -1,62 +1,36 @@
 """Every input of a run resolved and checked once, before any expensive work: ``resolve_inputs(cfg) -> cfg``.
 
-One rule tells a local path from a Hugging Face hub id (:func:`looks_like_path`), used by the encoder, the
-data loader and here. :func:`resolve_inputs` turns a size name into its hub id, makes every local path
-absolute (so every process on every node reads the same files), and fails with one :class:`UserError` line
-naming the config key, the value and the fix when a path is missing, the STS directory lacks a task, a
-hub id is neither in the local cache nor reachable (offline users get the flags that avoid the Hub), or a
-truncation length exceeds what its model takes.
+Local paths and hub ids are told apart, and hub ids checked, by :mod:`sct.hub`. :func:`resolve_inputs` turns a
+size name into its hub id, makes every local path absolute (so every process on every node reads the same
+files), and fails with one :class:`UserError` line naming the config key, the value and the fix when a path is
+missing, the STS directory lacks a task, a hub id is neither in the local cache nor downloadable (offline users
+get the flags that avoid the Hub), or a truncation length exceeds what its model takes.
+
+A config that came out of :func:`resolve_inputs` is marked with its :func:`inputs_key` (the values of the
+sections it reads), so that :func:`ensure_resolved`, which :func:`sct.trainer.train` calls, does the work once:
+a sweep's driver resolves the experiment's base config, and a trial whose input sections equal the base's is
+marked too (:func:`mark_resolved`) instead of probing the Hub and loading STS again. Any change of a config
+(``dataclasses.replace``) makes a new, unmarked object; a mark whose key no longer matches does not count.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import socket
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from sct.config import SCTConfig
+from sct.data.paper_data import PAPER_DATA
 from sct.errors import UserError
-from sct.presets import SIZES, size_overrides
+from sct.hub import Kind, in_cache, looks_like_path, model_source, offline, reachable
+from sct.presets import SIZES
 
-PAPER_DATA = "paper-nli"  # data.train of the paper's training data, made and cached by sct.data.paper_data
-DATA_SUFFIXES = (".txt", ".tsv", ".text", ".csv", ".json", ".jsonl", ".parquet", ".arrow")
-HUB_HOST = ("huggingface.co", 443)
 OFFLINE_HINT = (
     "offline, pass local copies: --set model.name=DIR --train-data FILE --sts-dir DIR (and --teacher DIR when "
     "distilling)"
 )
-
-
-def looks_like_path(name: str) -> bool:
-    """True for names that can only be local paths (``/x``, ``./x``, ``~/x``, ``a/b/c``, ``x.txt``)."""
-    return (
-        name.startswith(("/", ".", "~"))
-        or "\\" in name
-        or name.count("/") > 1
-        or Path(name).suffix.lower() in DATA_SUFFIXES
-    )
-
-
-def model_source(name: str) -> str:
-    """A size name → its hub id; an existing local directory → its absolute path; a hub id unchanged.
-
-    A path-like name that does not exist, or a file, raises FileNotFoundError naming it.
-    """
-    if name in SIZES:
-        return size_overrides(name)["model.name"]
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return str(path.resolve())
-    if path.exists():
-        raise FileNotFoundError(f"model path {name} is a file; expected a model directory or a hub id")
-    if looks_like_path(name):
-        raise FileNotFoundError(
-            f"model directory {name} does not exist (expected a local model directory or a Hugging Face hub id)"
-        )
-    return name
 
 
 # (layers, hidden) of the paper's sizes: a local model's size is read from its shape, not from a flag.
@@ -84,33 +58,22 @@ def model_size(name: str) -> str | None:
     return None
 
 
-def _in_hub_cache(repo_id: str, kind: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
-        return False
-    probe = "config.json" if kind == "model" else "README.md"
-    found = try_to_load_from_cache(repo_id, probe, repo_type=kind)
-    return isinstance(found, str)
+def unavailable(ids: dict[str, tuple[str, Kind]]) -> list[str]:
+    """The keys of ``{key: (hub id, kind)}`` that are neither in the local cache nor downloadable now: those
+    whose library is offline, else (the Hub probed once) every uncached one when the Hub does not answer."""
+    missing = {key: kind for key, (name, kind) in ids.items() if not in_cache(name, kind)}
+    blocked = [key for key, kind in missing.items() if offline(kind)]
+    if blocked or not missing:
+        return blocked
+    return [] if reachable() else list(missing)
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hub answers a TCP connection within ``timeout`` (no request is sent)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE"):
-        return False
-    try:
-        with socket.create_connection(HUB_HOST, timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def check_hub_ids(ids: dict[str, tuple[str, str]]) -> None:
-    """``{config key: (hub id, 'model'|'dataset')}``: each must be cached locally or the Hub reachable."""
-    missing = {key: value for key, value in ids.items() if not _in_hub_cache(*value)}
-    if not missing or hub_reachable():
+def check_hub_ids(ids: dict[str, tuple[str, Kind]]) -> None:
+    """``{config key: (hub id, 'model'|'dataset')}``: each must be cached locally or downloadable now."""
+    keys = unavailable(ids)
+    if not keys:
         return
-    key, (name, _) = next(iter(missing.items()))
+    key, name = keys[0], ids[keys[0]][0]
     sizes = ", ".join(SIZES)
     raise UserError(
         f"config key '{key}' = {name!r} is not a size ({sizes}), not a local path, and the Hugging Face Hub is "
@@ -158,7 +121,7 @@ def _sts_problem(sts_dir: str | None, tasks: tuple[str, ...]) -> str | None:
 
     for task, split in [("stsb", "dev"), *((t, "test") for t in tasks)]:
         try:
-            load_task(task, sts_dir=sts_dir, split=split)
+            load_task(task, sts_dir=sts_dir, split=split, warn=False)
         except (OSError, ValueError) as err:
             return f"cannot load {task} {split}: {err}"
     return None
@@ -167,7 +130,7 @@ def _sts_problem(sts_dir: str | None, tasks: tuple[str, ...]) -> str | None:
 def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
     """``cfg`` with sizes resolved and local paths absolute; UserError naming the key for a bad input."""
     out: dict[str, dict[str, Any]] = {}
-    hub: dict[str, tuple[str, str]] = {}
+    hub: dict[str, tuple[str, Kind]] = {}
     for section, key in (("model", "name"), ("distill", "teacher"), ("data", "mlm_model")):
         value = getattr(getattr(cfg, section), key)
         if value is None:
@@ -213,7 +176,29 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
     check_lengths(resolved)
     if cfg.data.train == PAPER_DATA:
         _check_paper_data(resolved)
-    return resolved
+    return mark_resolved(resolved)
+
+
+INPUT_SECTIONS = ("model", "data", "eval", "distill")  # every value resolve_inputs reads is in these
+_MARK = "_sct_inputs_key"
+
+
+def inputs_key(cfg: SCTConfig) -> str:
+    """A digest of the config sections :func:`resolve_inputs` reads (:data:`INPUT_SECTIONS`)."""
+    sections = {name: asdict(getattr(cfg, name)) for name in INPUT_SECTIONS}
+    return hashlib.sha256(json.dumps(sections, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def mark_resolved(cfg: SCTConfig) -> SCTConfig:
+    """Mark ``cfg`` as resolved and checked: only for the output of :func:`resolve_inputs`, or a config whose
+    input sections equal such an output's."""
+    object.__setattr__(cfg, _MARK, inputs_key(cfg))  # frozen: an attribute outside the dataclass fields
+    return cfg
+
+
+def ensure_resolved(cfg: SCTConfig) -> SCTConfig:
+    """``cfg`` itself when its inputs were resolved (see the module docstring), else :func:`resolve_inputs`."""
+    return cfg if getattr(cfg, _MARK, None) == inputs_key(cfg) else resolve_inputs(cfg)
 
 
 def _check_paper_data(cfg: SCTConfig) -> None:
@@ -223,10 +208,9 @@ def _check_paper_data(cfg: SCTConfig) -> None:
     views = training_source(cfg)
     if Path(views).is_file():
         return
-    ids = [(name, "dataset") for name, _, _ in NLI_INPUTS]
+    ids: list[tuple[str, Kind]] = [(name, "dataset") for name, _, _ in NLI_INPUTS]
     ids += [(name, "model") for p in DEFAULT_PIVOTS for name in (p.forward, p.back)]
-    remote = [item for item in ids if not Path(item[0]).exists()]
-    if all(_in_hub_cache(*item) for item in remote) or hub_reachable():
+    if not unavailable({name: (name, kind) for name, kind in ids if not Path(name).exists()}):
         return
     raise UserError(
         f"config key 'data.train' = {PAPER_DATA!r} (the paper's SNLI+MNLI sentences with two back-translations) is "

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from sct.config import DistillLoss, MethodConfig, Queues, SCTConfig
 from sct.heads import build_head
 from sct.losses import cd_loss, ckd_loss, congen_loss, cross_view_loss, mse_loss
+from sct.losses.candidates import Kernel, use_kernel
 from sct.queues import InstanceQueue
 
 BATCH_KEYS = ("input_ids_1", "attention_mask_1", "input_ids_2", "attention_mask_2")
@@ -152,6 +153,7 @@ class SCTObjective(nn.Module):
         self.ema_encoder: nn.Module | None = None
         if self.use_sct and method.reference == "momentum":
             self.ema_encoder = copy.deepcopy(encoder).requires_grad_(False)
+        self.compiled_kernel: Kernel | None = None  # set by sct.step.compile_step: the loss kernel of this run
 
     def _read(self, plan: QueuePlan) -> tuple[Tensor | None, Tensor | None]:
         first, second = (None if name is None else self.queues[name].vectors for name in plan.reads)
@@ -198,6 +200,10 @@ class SCTObjective(nn.Module):
             raise ValueError(f"batch is missing keys {missing}: expected {list(BATCH_KEYS)}")
         if self.distill_loss is not None and teacher is None:
             raise ValueError(f"distill.loss={self.distill_loss!r} needs teacher vectors (t1, t2), got None")
+        with use_kernel(self.compiled_kernel):
+            return self._loss(encoder, batch, teacher)
+
+    def _loss(self, encoder: nn.Module, batch: dict[str, Tensor], teacher: tuple[Tensor, Tensor] | None) -> StepOutput:
         x1 = encoder(batch["input_ids_1"], batch["attention_mask_1"])  # (B, d)
         x2 = encoder(batch["input_ids_2"], batch["attention_mask_2"])  # (B, d)
         loss = x1.new_zeros((), dtype=torch.float32)

@@ -16,6 +16,7 @@ from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from sct.config import OptimConfig
+from sct.step import Compilation
 
 _NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm.weight", "norm.weight")
 
@@ -49,7 +50,7 @@ def batches_per_epoch(num_examples: int, cfg: OptimConfig) -> int:
     """ceil(N / B): the last smaller batch is kept. A compiled step (``optim.compile``) drops it instead
     (floor(N / B), at least 1): its shape would compile, and with CUDA graphs record, graphs of its own; the
     order is reshuffled every epoch, so the dropped < B sentences differ from epoch to epoch."""
-    if cfg.compile:
+    if Compilation.of(cfg).drop_last:
         return max(1, num_examples // cfg.batch_size)
     return math.ceil(num_examples / cfg.batch_size)
 

@@ -15,12 +15,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
 ACTIVATIONS = {
     "tanh": ("torch.nn.modules.activation.Tanh", "torch.nn.Tanh"),
     "identity": ("torch.nn.modules.linear.Identity", "torch.nn.Identity"),

@@ -1,12 +1,14 @@
 """Pieces of the training step that decide its speed on CUDA: compilation, bucketed shapes, loss guarding.
 
+- :class:`Compilation`: ``optim.compile`` read once, and all it implies: bucketed widths, the smaller last
+  batch dropped, the compiled pieces, one CUDA-graph generation per step.
 - :func:`compile_step`: ``torch.compile`` of encoder, head and loss kernel (the fused plain-op form, see
   :func:`sct.losses.candidates.select_kernel`). ``dynamic=False``: every batch is padded to a width bucket
   (:data:`BUCKET` tokens, :meth:`sct.data.tokenized.PairDataset.batch`), so the graphs are few (widths x
   {B, the last smaller B}) and static, which is what CUDA graphs need. The queue enqueue, EMA update and
   optimizer step stay eager, outside the graph (the queue is read by the graph, written after it).
 - :class:`LossGuard`: the divergence check without a host sync per step. On CPU the loss is read every step
-  (free there) and a NaN/inf raises before any weight changes, as before. On CUDA the finiteness is
+  (free there) and a NaN/inf raises before any weight changes. On CUDA the finiteness is
   accumulated on the device and read every :data:`CHECK_EVERY` steps: a diverged run then stops at most
   that many steps late (its weights are already NaN; nothing is saved from those steps).
 - :class:`Feeder`: host -> device copies through reusable pinned buffers, non-blocking.
@@ -18,16 +20,49 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from sct.config import CompileMode
+from sct.config import CompileMode, OptimConfig
 
 log = logging.getLogger(__name__)
 
 BUCKET = 16  # token widths are padded up to a multiple of this when the step is compiled
 CHECK_EVERY = 16  # CUDA: steps between host reads of the accumulated finiteness flag
+
+
+@dataclass(frozen=True)
+class Compilation:
+    """Whether the training step is compiled (``optim.compile``, in ``mode``) and what that changes."""
+
+    enabled: bool
+    mode: CompileMode = "default"
+
+    @classmethod
+    def of(cls, cfg: OptimConfig) -> Compilation:
+        return cls(cfg.compile, cfg.compile_mode)
+
+    @property
+    def bucket(self) -> int | None:
+        """Token widths are padded to a multiple of this (static shapes), None: to the longest row."""
+        return BUCKET if self.enabled else None
+
+    @property
+    def drop_last(self) -> bool:
+        """Whether an epoch drops its smaller last batch (:func:`sct.optim.batches_per_epoch`)."""
+        return self.enabled
+
+    def apply(self, encoder: nn.Module, objective: nn.Module) -> None:
+        """Compile the step's pieces in place (:func:`compile_step`) when enabled."""
+        if self.enabled:
+            compile_step(encoder, objective, self.mode)
+
+    def begin_step(self) -> None:
+        """Before a compiled forward: one step is one CUDA-graph generation."""
+        if self.enabled:
+            torch.compiler.cudagraph_mark_step_begin()
 
 
 def compile_step(encoder: nn.Module, objective: nn.Module, mode: CompileMode = "default") -> None:
@@ -52,7 +87,7 @@ def compile_step(encoder: nn.Module, objective: nn.Module, mode: CompileMode = "
     head = getattr(objective, "head", None)
     if isinstance(head, nn.Module) and any(True for _ in head.parameters()):
         head.compile(**options)
-    candidates.compile_kernel(**options)
+    objective.compiled_kernel = candidates.compile_kernel(**options)
 
 
 def graph_count() -> int:

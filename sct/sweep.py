@@ -12,28 +12,104 @@ import argparse
 import sys
 
 from sct import cli
-from sct.tune.experiment import add_common_args
+from sct.tune.plan.model_dirs import parse_model_dir
+from sct.tune.plan.options import add_common_args
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sct.sweep", description=__doc__.splitlines()[0])
-    parser.add_argument("space", help="a size (bert-tiny … bert-large) or a search-space YAML file")
+    parser.add_argument(
+        "space",
+        nargs="+",
+        help="a size (bert-tiny … bert-large) or a search-space YAML file; several: one study, each size its own "
+        "experiment, run one after another (smallest first) on one Ray",
+    )
     parser.add_argument("--num-samples", type=int, help="number of trials (default from the YAML file)")
     parser.add_argument("--seeds", type=int, default=0, help="re-run the best config over N seeds at the end")
+    parser.add_argument(
+        "--model-dir",
+        action="append",
+        type=parse_model_dir,
+        metavar="SIZE=DIR",
+        help="a local model for SIZE (repeatable); a directory with only a tokenizer and a config.json builds a "
+        "random-init student of SIZE's shape with that tokenizer (offline)",
+    )
+    parser.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="also evaluate first the best points of the other sizes' sweeps in this store (sweep-SIZE[-smoke]), "
+        "mapped into this space; off by default: the sweep then depends on what else the store holds",
+    )
+    parser.add_argument(
+        "--warm-start-from",
+        nargs="+",
+        default=[],
+        metavar="EXPERIMENT",
+        help="also evaluate first the best point of each of these sweep experiments, mapped into this space",
+    )
     add_common_args(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from sct.tune.plan import sweep as sweep_plan
-    from sct.tune.report import sweep as sweep_summary
+    from sct.tune.plan import sweep as plan
+    from sct.tune.report import sweep as report
     from sct.tune.run.lifecycle import run_experiment
 
-    spec, cfg = sweep_plan.plan(args)
+    if len(args.space) > 1:
+        return run_study(args)
+    args.space = args.space[0]
+    spec, cfg = plan.plan(args)
     if args.dry_run:
-        sweep_plan.print_plan(spec, cfg)
+        plan.print_plan(spec, cfg)
         return 0
-    return run_experiment(spec, [cfg], args.resume, sweep_summary.summariser(args.seeds))
+    return run_experiment(spec, [cfg], args.resume, report.summariser(args.seeds))
+
+
+def run_study(args: argparse.Namespace) -> int:
+    """Several sizes (:mod:`sct.tune.plan.study`): all checked, then swept in turn, then the cross-size table."""
+    from sct.errors import UserError
+    from sct.report import print_report
+    from sct.tune.experiment import FINGERPRINT_FILE
+    from sct.tune.plan import study
+    from sct.tune.plan import sweep as sweep_plan
+    from sct.tune.report import sweep as sweep_summary
+    from sct.tune.report.study_run import cross_size_report
+    from sct.tune.run.lifecycle import run_experiment
+
+    names = study.ordered(args.space)
+    study.check_model_dirs(args, names)
+    checked = [sweep_plan.plan(study.size_args(args, name, dry_run=True))[0] for name in names]
+    for spec in checked:
+        if not args.resume and (spec.experiment.path / FINGERPRINT_FILE).is_file():
+            raise UserError(
+                f"experiment {spec.experiment.name!r} already exists in {spec.experiment.path}: pass "
+                "--resume or a new --experiment"
+            )
+    if args.dry_run:
+        for name in names:
+            sweep_plan.print_plan(*sweep_plan.plan(study.size_args(args, name, dry_run=True)))
+            print()
+        study.print_total([(s.experiment.name, s.num_samples, s.resources["cpu"], s.resources["gpu"]) for s in checked])
+        return 0
+    codes = []
+    for name, checked_spec in zip(names, checked, strict=True):
+        size_args = study.size_args(args, name, dry_run=False)
+        size_args.resume = study.resumable(args, checked_spec.experiment.path)
+        size_args.study_experiments = [s.experiment.name for s in checked if s is not checked_spec]
+        spec, cfg = sweep_plan.plan(size_args)
+        print(f"== {spec.experiment.name} ({'resumed' if size_args.resume else 'new'}) ==")
+        code = run_experiment(spec, [cfg], size_args.resume, sweep_summary.summariser(args.seeds))
+        if code == 130:
+            return code
+        codes.append(code)
+    first = checked[0].experiment
+    try:
+        report = cross_size_report(first.tracking_uri, [s.experiment.name for s in checked], "", first.storage)
+        print_report(report, "md")
+    except UserError as err:
+        print(f"no cross-size table: {err}")
+    return max(codes)
 
 
 def main(argv: list[str] | None = None) -> int:

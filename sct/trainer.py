@@ -9,6 +9,8 @@ is written by :mod:`sct.checkpoint` at most every ``run.checkpoint_every_s`` sec
 on SIGINT/SIGTERM — not at every evaluation. ``report(step, metrics, state_dir)`` is called at every evaluation
 (``state_dir`` is the state written at that evaluation, else None); the Ray Tune adapter turns it into
 ``tune.report``. At the end ``model/`` is scored on ``eval.test_tasks`` and the resumable state deleted.
+:mod:`sct.run_policy` decides when to evaluate, which model to keep and when to write the state; the loop here
+acts on it.
 
 The run directory is locked for the whole run (:class:`sct.storage.DirLock`): a second run on it is refused.
 """
@@ -26,24 +28,14 @@ import torch
 from tqdm.auto import tqdm
 
 from sct import metrics as M
-from sct.checkpoint import (
-    MODEL_DIR,
-    Progress,
-    drop_states,
-    read_best,
-    restore,
-    save_best,
-    save_state,
-    state_dirs,
-)
-from sct.cli import Interrupted, stop_on_signals
+from sct.checkpoint import MODEL_DIR, Progress, drop_states, restore, save_state, state_dirs
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict, save_config
 from sct.data.run_data import RunData, prepare_run_data, prepare_source
 from sct.encoder import SentenceEncoder, length_limit
 from sct.evaluate.evaluator import STSEvaluator, evaluate_encoder
 from sct.evaluate.sts_data import load_task
-from sct.inputs import resolve_inputs
+from sct.inputs import ensure_resolved
 from sct.objective import SCTObjective
 from sct.optim import (
     batches_per_epoch,
@@ -54,7 +46,9 @@ from sct.optim import (
     total_steps,
 )
 from sct.run_dir import METRICS_FILE, open_run_dir
-from sct.step import BUCKET, Feeder, LossGuard, compile_step
+from sct.run_policy import BestModel, Cadence, StateSchedule
+from sct.signals import Interrupted, stop_on_signals
+from sct.step import Compilation, Feeder, LossGuard
 from sct.storage import DirLock, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -69,7 +63,11 @@ def seed_everything(seed: int) -> None:
 
 
 class _Run:
-    """The state of one training run: models, optimiser, data, progress counters and output directory."""
+    """One training run: models, optimiser, data and progress, and the loop that steps them.
+
+    What is evaluated when, which model is kept and when the state is written are decided by
+    :mod:`sct.run_policy`; the loop acts on those answers.
+    """
 
     def __init__(self, cfg: SCTConfig, data: RunData, state: dict | None, report: Report | None, stop) -> None:
         self.cfg, self.data, self.report, self.stop = cfg, data, report, stop
@@ -100,23 +98,47 @@ class _Run:
             "scaler": self.scaler,
         }
         self.progress = restore(state, self.modules) if state is not None else Progress()
-        best = read_best(self.out)  # a best model saved after the state we resumed from is kept, not lost
-        if best is not None and best[0] > self.progress.best_score:
-            self.progress.best_score, self.progress.best_step = best
+        self.cadence = Cadence.of(cfg, self.steps)
+        self.best = BestModel(self.out, self.progress)
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.batches_per_epoch = batches_per_epoch(len(data.dataset), cfg.optim)
-        self.last_save = time.monotonic()
         # Speed (sct.step): a compiled forward over bucketed static shapes, pinned copies, no per-step sync.
-        self.compiled = cfg.optim.compile
-        if self.compiled:
-            compile_step(self.encoder, self.objective, cfg.optim.compile_mode)  # in place: state_dict keys unchanged
+        self.compilation = Compilation.of(cfg.optim)
+        self.compilation.apply(self.encoder, self.objective)  # in place: state_dict keys unchanged
         self.guard = LossGuard(self.device)
         self.feed = Feeder(self.device)
+        self.states = StateSchedule.of(cfg)  # the clock of run.checkpoint_every_s starts now
+
+    def loop(self, show_progress: bool) -> None:
+        """Step to the last step; evaluate when due (early stopping may end it); save and stop on a signal."""
+        progress = self.progress
+        self.evaluate_untrained()
+        self.resend_last_report()
+        bar = tqdm(total=self.steps, initial=progress.step, desc="SCT", disable=not show_progress)
+        self.encoder.train()
+        self.objective.train()
+        batches = self.batches()
+        while progress.step < self.steps:
+            b, index, batch = next(batches)
+            started = time.perf_counter()
+            loss = self.step(index, batch)
+            progress.count_step(b + 1, len(index), loss, time.perf_counter() - started)
+            bar.update(1)
+            if self.stop.is_set():
+                self.interrupt()
+            if progress.batch_in_epoch == self.batches_per_epoch and progress.step < self.steps:
+                self.save_state()  # end of an epoch
+            if self.cadence.due(progress.step):
+                stop = self.evaluate()
+                bar.set_postfix(loss=f"{progress.last_eval[M.LOSS]:.4f}", best=f"{progress.best_score:.2f}")
+                if stop:
+                    break
+        bar.close()
 
     def batches(self):
         """(index, batch) from the current data position: a seeded permutation per epoch, resumable."""
         n, size = len(self.data.dataset), self.cfg.optim.batch_size
-        pad, bucket = self.data.tokenizer.pad_token_id, BUCKET if self.compiled else None
+        pad, bucket = self.data.tokenizer.pad_token_id, self.compilation.bucket
         while True:
             seed = self.cfg.optim.seed + self.progress.epoch
             order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))  # (N,)
@@ -138,14 +160,12 @@ class _Run:
             teacher = (batch.pop("teacher_1"), batch.pop("teacher_2"))
         dtype = self.amp_dtype or torch.float32
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp_dtype is not None):
-            if self.compiled:
-                torch.compiler.cudagraph_mark_step_begin()  # one step = one CUDA-graph generation
+            self.compilation.begin_step()
             result = self.objective(self.encoder, batch, teacher)
         loss = result.loss.float()
         hint = f"(optim.lr={self.cfg.optim.lr}, optim.precision={self.cfg.optim.precision}); lower optim.lr"
         step = self.progress.step + 1
-        evaluating = step % self.cfg.eval.every_steps == 0 or step >= self.steps  # CUDA: read the flag now
-        value = self.guard.check(loss, step, hint, read=evaluating)
+        value = self.guard.check(loss, step, hint, read=self.cadence.due(step))  # CUDA: read the flag to evaluate
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
@@ -156,24 +176,13 @@ class _Run:
         self.objective.update(result, self.encoder)
         return value
 
-    def save_state(self) -> Path | None:
-        """Write the resumable state now (unless ``run.save_checkpoints`` is off)."""
-        if not self.cfg.run.save_checkpoints:
-            return None
-        self.last_save = time.monotonic()
-        self.progress.window_loss = float(self.progress.window_loss)  # a device scalar on CUDA: read it now
-        return save_state(self.out, self.modules, self.progress, self.config)
-
-    def state_due(self) -> bool:
-        return time.monotonic() - self.last_save >= self.cfg.run.checkpoint_every_s
-
-    def evaluate(self, loss: float, examples_per_s: float) -> bool:
+    def evaluate(self) -> bool:
         """Score STS-B dev, keep the best model, maybe save the state, report; True when early stopping stops."""
         progress = self.progress
+        loss, examples_per_s = progress.window_means()
         score = self.dev_eval(self.encoder, self.data.tokenizer, self.device)
         self.encoder.train()
-        if progress.record(score):
-            save_best(self.out, lambda path: self.encoder.save(path, self.data.tokenizer), score, progress.step)
+        self.best.offer(score, lambda path: self.encoder.save(path, self.data.tokenizer))
         metrics = {
             M.STEP: float(progress.step),
             M.EPOCH: progress.step / self.batches_per_epoch,
@@ -184,13 +193,11 @@ class _Run:
             M.EXAMPLES_PER_S: examples_per_s,
         }
         log.info("step %d: %s", progress.step, {k: round(v, 4) for k, v in metrics.items()})
-        progress.last_eval = metrics  # a new window starts: a state written now resumes after this evaluation
-        progress.window_loss, progress.window_steps, progress.window_examples, progress.window_seconds = 0.0, 0, 0, 0.0
-        state_dir = self.save_state() if self.state_due() else None
+        progress.close_window(metrics)
+        state_dir = self.save_state() if self.states.due() else None
         if self.report is not None:
             self.report(progress.step, metrics, state_dir)
-        patience = self.cfg.optim.early_stopping_patience
-        return patience is not None and progress.evals_since_best >= patience
+        return self.cadence.exhausted(progress)
 
     def evaluate_untrained(self) -> None:
         """Score the model before its first step (a fresh run only): the baseline printed beside the best."""
@@ -198,38 +205,23 @@ class _Run:
             self.progress.initial_score = self.dev_eval(self.encoder, self.data.tokenizer, self.device)
             log.info("step 0 (untrained): STS-B dev %.2f", self.progress.initial_score)
 
-    def loop(self, show_progress: bool) -> None:
-        progress, every = self.progress, self.cfg.eval.every_steps
-        self.evaluate_untrained()
-        bar = tqdm(total=self.steps, initial=progress.step, desc="SCT", disable=not show_progress)
-        self.encoder.train()
-        self.objective.train()
-        if self.report is not None and progress.last_eval:  # resumed: its report may never have been delivered
-            self.report(int(progress.last_eval[M.STEP]), dict(progress.last_eval), None)
-        batches = self.batches()
-        while progress.step < self.steps:
-            b, index, batch = next(batches)
-            tick = time.perf_counter()
-            progress.window_loss = progress.window_loss + self.step(index, batch)  # a device scalar on CUDA
-            progress.step, progress.batch_in_epoch = progress.step + 1, b + 1
-            progress.window_steps, progress.window_examples = (
-                progress.window_steps + 1,
-                progress.window_examples + len(index),
-            )
-            progress.window_seconds += time.perf_counter() - tick
-            bar.update(1)
-            if self.stop.is_set():
-                saved = self.save_state()
-                raise Interrupted(f"training state saved in {saved}; continue with --resume" if saved else "")
-            if progress.batch_in_epoch == self.batches_per_epoch and progress.step < self.steps:
-                self.save_state()  # end of an epoch
-            if progress.step % every == 0 or progress.step >= self.steps:
-                mean_loss = float(progress.window_loss) / progress.window_steps  # one host read per evaluation
-                stop = self.evaluate(mean_loss, progress.window_examples / max(progress.window_seconds, 1e-9))
-                bar.set_postfix(loss=f"{mean_loss:.4f}", best=f"{progress.best_score:.2f}")
-                if stop:
-                    break
-        bar.close()
+    def resend_last_report(self) -> None:
+        """A resumed run reports its last evaluation again: the report may never have been delivered."""
+        if self.report is not None and self.progress.last_eval:
+            self.report(int(self.progress.last_eval[M.STEP]), dict(self.progress.last_eval), None)
+
+    def save_state(self) -> Path | None:
+        """Write the resumable state now (unless ``run.save_checkpoints`` is off)."""
+        if not self.states.enabled:
+            return None
+        self.states.written()
+        self.progress.window_loss = float(self.progress.window_loss)  # a device scalar on CUDA: read it now
+        return save_state(self.out, self.modules, self.progress, self.config)
+
+    def interrupt(self) -> None:
+        """SIGINT/SIGTERM arrived (:func:`sct.signals.stop_on_signals`): save the state and stop."""
+        saved = self.save_state()
+        raise Interrupted(f"training state saved in {saved}; continue with --resume" if saved else "")
 
     def finish(self, seconds: float) -> dict[str, float]:
         """Score the best model (``model/``) on the test tasks and write ``metrics.json``."""
@@ -280,9 +272,9 @@ def train(
     ``cfg.eval.test_tasks`` and ``test_avg``. ``resume`` continues the newest valid state in
     ``cfg.run.output_dir`` (a finished run returns its saved metrics); ``overwrite`` deletes an earlier run
     there instead of refusing. Raises ``FloatingPointError`` on a NaN/inf loss, :class:`UserError` for bad
-    input and :class:`sct.cli.Interrupted` after saving the state on SIGINT/SIGTERM.
+    input and :class:`sct.signals.Interrupted` after saving the state on SIGINT/SIGTERM.
     """
-    cfg = resolve_inputs(cfg)
+    cfg = ensure_resolved(cfg)  # once per experiment: a sweep's trials come resolved by its driver
     if data is None:
         prepare_source(cfg)  # the paper's views, if not cached: before signals are caught, so Ctrl-C stops it
     out = Path(cfg.run.output_dir).expanduser().resolve()

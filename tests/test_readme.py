@@ -207,3 +207,49 @@ def test_readme_has_bash_blocks_and_its_python_blocks_compile() -> None:
     for block in code_blocks(README.read_text(encoding="utf-8")):
         if block.language == "python":
             compile(block.text, f"README.md:{block.line}", "exec")
+
+
+def named_and_trained_sizes(command: str) -> tuple[str | None, str | None]:
+    """(the size a sweep/ablate command names, ``model.name=DIR`` it sets) of one README command."""
+    tokens = shlex.split(command)
+    if len(tokens) < 4 or tokens[:2] != ["python", "-m"] or tokens[2] not in ("sct.sweep", "sct.ablate"):
+        return None, None
+    flag = tokens.index("--model") + 1 if "--model" in tokens[:-1] else None
+    named = tokens[3] if tokens[2] == "sct.sweep" else (tokens[flag] if flag else None)
+    model = next((t.split("=", 1)[1] for t in tokens if t.startswith("model.name=")), None)
+    return named, model
+
+
+@pytest.mark.readme
+def test_readme_offline_examples_are_named_for_the_shape_they_train() -> None:
+    """``sct.sweep bert-tiny --set model.name=DIR`` must not train another size's shape under bert-tiny's name."""
+    from sct.inputs import model_size
+
+    checked = 0
+    for block in BASH_BLOCKS:
+        for line, command in commands(block):
+            named, model = named_and_trained_sizes(command)
+            path = README.parent / model if model else None
+            if named and path is not None and path.is_dir():
+                assert model_size(str(path)) == named, f"README.md:{line}: {named} trains a {model_size(str(path))}"
+                checked += 1
+    if not checked:
+        pytest.skip("no offline example whose model directory exists here (../shared absent)")
+
+
+TORCH_PIN = re.compile(r"torch==([0-9][0-9A-Za-z.+]*)")
+
+
+@pytest.mark.readme
+def test_readme_installs_the_cpu_wheel_and_names_the_cuda_line() -> None:
+    """PyPI's Linux torch is the CUDA build: the set-up line takes PyTorch's CPU index, the CUDA line is named
+    for the machine it fits, and the README, CI and the cluster section pin the same release."""
+    text = README.read_text(encoding="utf-8")
+    setup = commands(BASH_BLOCKS[0])[0][1]
+    assert "pip install torch==" in setup and "--index-url https://download.pytorch.org/whl/cpu" in setup
+    assert "without an NVIDIA GPU" in text and "Linux machine with an NVIDIA GPU" in text
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    pins = set(TORCH_PIN.findall(text)) | set(TORCH_PIN.findall(ci))
+    assert len(pins) == 1, pins
+    installs = [c for b in BASH_BLOCKS for _, c in commands(b) if re.search(r"pip install [^&]*torch==", c)]
+    assert installs and all("--index-url" in c for c in installs), installs  # no bare PyPI torch in a paste block

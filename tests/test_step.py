@@ -9,7 +9,6 @@ import torch
 
 from sct.config import CompileMode, MethodConfig, SCTConfig
 from sct.encoder import SentenceEncoder
-from sct.losses import candidates
 from sct.objective import SCTObjective
 from sct.step import Feeder, LossGuard, compile_step, graph_count
 from tests.conftest import tiny_bert_config
@@ -102,7 +101,6 @@ def eager_and_compiled_losses(
     for name in ("eager", "compiled"):
         enc, obj = copy.deepcopy(encoder), copy.deepcopy(objective)
         if name == "compiled":
-            monkeypatch.setattr(candidates, "_compiled", None)  # compile_kernel's global, restored after
             compile_step(enc, obj, mode)
         optimizer = torch.optim.AdamW([*enc.parameters(), *obj.parameters()], lr=1e-3)
         gen, losses = torch.Generator().manual_seed(1), []
@@ -153,7 +151,6 @@ def test_trainer_with_compile_on_trains_and_evaluates(tiny_model_dir, stsb_dir, 
     from sct.trainer import train
     from tests.conftest import FIXTURES
 
-    monkeypatch.setattr(candidates, "_compiled", None)
     overrides = {
         "model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt"),
         "data.cache_dir": str(tmp_path / "cache"), "method.queue_size": 48, "optim.batch_size": 8,
@@ -164,3 +161,14 @@ def test_trainer_with_compile_on_trains_and_evaluates(tiny_model_dir, stsb_dir, 
     metrics = train(apply_overrides(SCTConfig(), overrides), lambda s, m, c: reports.append(m), show_progress=False)
     assert len(reports) == 2 and metrics["steps"] == 4
     assert all(torch.isfinite(torch.tensor(m["loss"])) for m in reports)
+
+
+def test_a_compiled_step_leaves_other_runs_eager() -> None:
+    """The compiled loss kernel belongs to the compiled run's objective, not to the process."""
+    from sct.losses.candidates import chunked_candidate_loss, select_kernel
+
+    encoder = SentenceEncoder.from_config(tiny_bert_config(64, layers=1, hidden=32), max_seq_length=16)
+    objective = SCTObjective(SCTConfig(method=MethodConfig(queue_size=40)), encoder, seed=0)
+    compile_step(encoder, objective)  # lazy: nothing is traced until a call
+    assert objective.compiled_kernel is not None
+    assert select_kernel(torch.device("cpu"), compiling=False) is chunked_candidate_loss

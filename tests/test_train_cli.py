@@ -66,6 +66,7 @@ def test_bad_training_file_is_one_line_and_exit_2(case, tiny_model_dir, stsb_dir
     data = tmp_path / "nope.txt" if content is None else write(tmp_path / "train.tsv", content)
     line = one_error_line(capsys, train_cli.main(argv(tiny_model_dir, stsb_dir, tmp_path / "run", data=data)))
     assert re.search(message, line), line
+    assert not (tmp_path / "run").exists()  # refused: no directory holding only .lock is left behind
 
 
 def test_sts_dir_without_stsb_names_the_key(tiny_model_dir, tmp_path, capsys) -> None:
@@ -99,6 +100,22 @@ def test_existing_run_resume_overwrite_and_changed_config(tiny_model_dir, stsb_d
     capsys.readouterr()
     line = one_error_line(capsys, train_cli.main(argv(tiny_model_dir, stsb_dir, tmp_path / "fresh", "--resume")))
     assert "--resume: no training state in" in line
+    assert not (tmp_path / "fresh").exists()  # refused after locking it: the lock's directory is gone again
+
+
+@pytest.mark.parametrize(("mask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_a_run_writes_its_files_with_the_users_umask(tiny_model_dir, stsb_dir, tmp_path, mask, file_mode, dir_mode):
+    """metrics.json, best.json, config.yaml, model/ and the weights: readable by the team when the umask says so."""
+    saved = os.umask(mask)
+    try:
+        assert train_cli.main(argv(tiny_model_dir, stsb_dir, tmp_path / "run")) == 0
+    finally:
+        os.umask(saved)
+    out = tmp_path / "run"
+    for name in ("metrics.json", "best.json", "config.yaml", "model/model.safetensors", "model/modules.json"):
+        assert (out / name).stat().st_mode & 0o777 == file_mode, name
+    assert {p.stat().st_mode & 0o777 for p in [out / "model", *(out / "model").rglob("*")] if p.is_dir()} == {dir_mode}
+    assert {p.stat().st_mode & 0o777 for p in (out / "model").rglob("*") if p.is_file()} == {file_mode}
 
 
 def test_resume_skips_a_truncated_state_with_a_warning(tiny_model_dir, stsb_dir, tmp_path, capsys, caplog) -> None:

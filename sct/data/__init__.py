@@ -4,7 +4,8 @@ cached pair dataset. ``python -m sct.data``: ``backtranslate`` and ``preview``."
 
 from sct.data.augment import AUGMENTATIONS, augmentation_params, delete_one_word, make_views, resolve_augmentation
 from sct.data.sources import TextPairs, load_texts
-from sct.data.tokenized import PairDataset, cache_root, collate_pairs, load_pairs, prepare_pairs
+from sct.data.tokenized import PairDataset, collate_pairs, load_pairs, prepare_pairs
+from sct.storage import cache_root
 
 __all__ = [
     "AUGMENTATIONS",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sct import cli
 from sct.errors import UserError
+from sct.signals import Interrupted
 
 _IN_HELP = (
     "sentences: a text file (one a line), a .tsv (--column N), a datasets id or directory (--column NAME), or "
@@ -113,7 +114,7 @@ def backtranslate(args: argparse.Namespace) -> int:
     try:
         outcome = run_job(job, executor, every_s=args.progress_every)
     except KeyboardInterrupt:
-        raise cli.Interrupted(f"finished shards are kept in {parts}: run the same command again to continue") from None
+        raise Interrupted(f"finished shards are kept in {parts}: run the same command again to continue") from None
     rate = outcome.translated / outcome.seconds if outcome.seconds > 0 else 0.0
     print(
         f"wrote {out}: {len(job.inputs):,} lines x<TAB>T(x)<TAB>T′(x); {outcome.translated:,} distinct sentences "

@@ -19,18 +19,15 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-_WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.h5", "*.msgpack", "*.ckpt.index")
+from sct.hub import has_weights
+
 _HINT = "set data.mlm_model to a checkpoint with a masked-LM head (e.g. bert-base-uncased or a local dir)"
-
-
-def _has_weights(path: Path) -> bool:
-    return any(any(path.glob(pattern)) for pattern in _WEIGHT_PATTERNS)
 
 
 def load_masked_lm(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The masked LM and its tokenizer; a config-only dir or a model without trained MLM head is an error."""
     path = Path(name).expanduser()
-    if path.is_dir() and not _has_weights(path):
+    if path.is_dir() and not has_weights(path):
         raise ValueError(f"MLM views: {name} has no model weights (a config-only directory); {_HINT}")
     try:
         model, info = AutoModelForMaskedLM.from_pretrained(name, output_loading_info=True)

@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from sct.config import SCTConfig
 from sct.data.backtranslation.settings import DEFAULT_PIVOTS, Generation, check_pivots
-from sct.inputs import PAPER_DATA
+from sct.storage import cache_root
 
 if TYPE_CHECKING:
     from sct.data.backtranslation.job import Executor
 
 __all__ = ["PAPER_DATA", "make_paper_views", "paper_views_file", "training_source"]
+PAPER_DATA = "paper-nli"  # the data.train value that names the paper's training data, made and cached here
 NLI_INPUTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("stanfordnlp/snli", "train", ("premise", "hypothesis")),
     ("nyu-mll/multi_nli", "train", ("premise", "hypothesis")),
@@ -47,12 +48,6 @@ PAPER_FORMAT = 1  # how the inputs become lines (distinct sentences, first-occur
 # Distinct sentences/s (both pivots) of one model replica at the paper's settings, measured with opus-mt-shaped
 # models on a loaded 2-core CPU (benchmarks/backtranslate.py, docs/performance.md): the dry run's estimate.
 REPLICA_RATES = {"CPU core": 0.11}
-
-
-def cache_root_of(cfg: SCTConfig) -> Path:
-    from sct.data.tokenized import cache_root
-
-    return cache_root(cfg)
 
 
 def paper_key() -> str:
@@ -72,7 +67,7 @@ def paper_views_file(root: Path) -> Path:
 
 def training_source(cfg: SCTConfig) -> str:
     """``data.train`` as a loadable source: the paper's data is its cached views file (made or not)."""
-    return str(paper_views_file(cache_root_of(cfg))) if cfg.data.train == PAPER_DATA else cfg.data.train
+    return str(paper_views_file(cache_root(cfg))) if cfg.data.train == PAPER_DATA else cfg.data.train
 
 
 def paper_sentences() -> list[str]:
@@ -96,7 +91,7 @@ def estimate(sentences: int, replicas: int = 1) -> str:
 
 def describe(cfg: SCTConfig) -> str:
     """One line for dry runs: where the paper's views are cached, whether they exist, what making them costs."""
-    path = paper_views_file(cache_root_of(cfg))
+    path = paper_views_file(cache_root(cfg))
     if path.is_file():
         meta = path.with_name("meta.json")
         lines = json.loads(meta.read_text(encoding="utf-8")).get("lines") if meta.is_file() else "?"
@@ -137,7 +132,7 @@ def make_paper_views(root: Path, executor: Executor | None = None, *, stream: Te
         try:
             outcome = run_job(job, executor or local_executor(), stream=stream)
         except KeyboardInterrupt:
-            from sct.cli import Interrupted
+            from sct.signals import Interrupted
 
             raise Interrupted(f"{PAPER_DATA}: finished shards are kept in {job.parts}; run again to continue") from None
         write_json(

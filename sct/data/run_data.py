@@ -18,7 +18,8 @@ from sct.config import SCTConfig
 from sct.data.backtranslation.job import Executor
 from sct.data.tokenized import PairDataset
 from sct.errors import UserError
-from sct.inputs import model_source
+from sct.hub import model_source
+from sct.storage import cache_root
 
 
 @dataclass
@@ -46,7 +47,6 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
 def prepare_source(cfg: SCTConfig, translate: Executor | None = None) -> None:
     """Make the paper's views if ``data.train`` is ``paper-nli`` and they are not cached (a no-op otherwise)."""
     from sct.data.paper_data import PAPER_DATA, make_paper_views
-    from sct.data.tokenized import cache_root
 
     if cfg.data.train == PAPER_DATA:
         make_paper_views(cache_root(cfg), translate)
@@ -63,7 +63,7 @@ def prepare_run_data(
     default in-process), tokenise both views (cached) and, when distilling, encode them with the teacher
     (cached)."""
     from sct.data.teacher import teacher_vectors
-    from sct.data.tokenized import cache_root, prepare_pairs
+    from sct.data.tokenized import prepare_pairs
 
     prepare_source(cfg, translate)
     tokenizer = load_tokenizer(cfg.model.name)

@@ -20,13 +20,14 @@ from typing import Any
 
 from sct.config import SCTConfig
 from sct.data.augment import VIEWS, augmentation_params
+from sct.hub import DATASET_SUFFIXES
 
 
 def alias_path(cfg: SCTConfig, root: Path, identity: dict[str, Any], cache_format: int) -> Path | None:
     """Where the alias of this (local file, settings) lives; None for hub/``datasets`` sources."""
     data = cfg.data
     path = Path(data.train).expanduser()
-    if not path.is_file() or path.suffix.lower() in (".jsonl", ".json", ".arrow", ".parquet", ".csv"):
+    if not path.is_file() or path.suffix.lower() in DATASET_SUFFIXES:
         return None
     stat = path.stat()
     requested = data.augmentation

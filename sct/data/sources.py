@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sct.inputs import looks_like_path
+from sct.hub import DATASET_SUFFIXES, file_columns, looks_like_path, text_lines
 
-_DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
 MAX_COLUMNS = 3
 LAYOUTS = {1: "x", 2: "T(x)<TAB>T′(x)", 3: "x<TAB>T(x)<TAB>T′(x)"}
 
@@ -92,23 +91,11 @@ def _read_lines(path: Path) -> list[str]:
         raise ValueError(
             f"{path}: undecodable bytes at byte offset {err.start} (line {line}): the file is not UTF-8"
         ) from err
-    return text.removeprefix("\ufeff").splitlines()
-
-
-def file_columns(path: Path, lines: list[str]) -> int:
-    """The column count of a text file from its non-empty ``lines`` (all of them, or a sample).
-
-    A ``.tsv`` has as many columns as its first line (a line with another count is an error when parsed);
-    any other file has 2 or 3 when every line holds exactly 1 or 2 tabs, else it is one sentence a line.
-    """
-    if path.suffix.lower() == ".tsv":
-        return lines[0].count("\t") + 1 if lines else 2
-    tabs = {line.count("\t") for line in lines}
-    return tabs.pop() + 1 if len(tabs) == 1 and tabs <= {1, 2} else 1
+    return text_lines(text)
 
 
 def _parse_lines(path: Path, lines: list[str]) -> list[list[str]]:
-    """The file's columns (one to three lists of stripped texts); see :func:`file_columns`."""
+    """The file's columns (one to three lists of stripped texts); see :func:`sct.hub.file_columns`."""
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     if not numbered:
         raise ValueError(f"{path}: no sentences (the file is empty or has only blank lines)")
@@ -225,7 +212,7 @@ def load_texts(
     if max_examples is not None and max_examples < 1:
         raise ValueError(f"max_examples must be >= 1, got {max_examples}")
     path = Path(train).expanduser()
-    if path.is_file() and path.suffix.lower() not in _DATASET_SUFFIXES:
+    if path.is_file() and path.suffix.lower() not in DATASET_SUFFIXES:
         return _load_file(path, max_examples)
     if not path.exists() and looks_like_path(train):
         raise FileNotFoundError(f"training data file not found: {train} (resolved to {os.path.abspath(path)})")

@@ -34,11 +34,11 @@ from transformers import PreTrainedTokenizerBase
 from sct.config import SCTConfig
 from sct.data.augment import augmentation_params, make_views, resolve_augmentation
 from sct.data.columns import TextColumn, encode_texts, gather_padded, tokenize_texts
-from sct.data.columns import collate_pairs as collate_pairs  # re-exported: its public home since format 1
+from sct.data.columns import collate_pairs as collate_pairs  # re-exported: part of sct.data's public API
 from sct.data.paper_data import training_source
 from sct.data.source_index import alias_path, read_alias, write_alias
 from sct.data.sources import load_texts
-from sct.storage import write_dir
+from sct.storage import cache_root, write_dir
 
 CACHE_FORMAT = 2
 
@@ -105,12 +105,6 @@ class PairDataset(Dataset):
             ids, mask = gather_padded(flat, offsets, index, pad_token_id, width=width)  # (B, L_v) each
             out[f"input_ids_{view}"], out[f"attention_mask_{view}"] = ids, mask
         return out
-
-
-def cache_root(cfg: SCTConfig, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Root of sct's on-disk caches: ``cache_dir`` > ``cfg.data.cache_dir`` > ``$SCT_CACHE_DIR`` > ~/.cache/sct."""
-    root = cache_dir or cfg.data.cache_dir or os.environ.get("SCT_CACHE_DIR") or Path.home() / ".cache" / "sct"
-    return Path(root).expanduser()
 
 
 def tokenizer_identity(tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]:

@@ -8,7 +8,7 @@ row i's own positive is the candidate ``k + i``. For online rows o (B, d) and ta
 
 and d loss / d o = (q - p) C / (tau_o B) in all three cases (p = one-hot at k + i for infonce).
 
-Why a custom ``autograd.Function`` (issue 4 §3): the released code concatenates the batch onto the k x d queue,
+Why a custom ``autograd.Function``: the released code concatenates the batch onto the k x d queue,
 runs four matmuls, softmax, log_softmax and kl_div, and autograd stores several B x (k+B) tensors and passes
 over them again in backward. Here the queue is never concatenated; it is scored in chunks of ``c`` rows
 with one matmul of the stacked queries ``[t / tau_t ; o / tau_o]`` (2B, d), so each chunk's logits stay in
@@ -22,7 +22,9 @@ cancellation below 1e-6 (closer to a float64 evaluation than the naive port). Se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 import torch
@@ -140,13 +142,24 @@ def chunked_candidate_loss(
 Kernel = Callable[..., Tensor]
 
 
-_compiled: Kernel | None = None  # set by compile_kernel (optim.compile): the fused kernel, torch.compile'd
+# The compiled fused kernel in force for the current step, set by the objective of a compiled run
+# (:func:`use_kernel`) and only while its forward runs: another run in the same process is not affected.
+_compiled: ContextVar[Kernel | None] = ContextVar("sct_compiled_candidate_kernel", default=None)
 
 
-def compile_kernel(**options: object) -> None:
-    """From now on every device uses ``torch.compile(fused_candidate_loss, **options)`` (a compiled step)."""
-    global _compiled
-    _compiled = torch.compile(fused_candidate_loss, **options)  # type: ignore[call-overload]
+def compile_kernel(**options: object) -> Kernel:
+    """``torch.compile(fused_candidate_loss, **options)``: the candidate-loss kernel of a compiled step."""
+    return torch.compile(fused_candidate_loss, **options)  # type: ignore[call-overload]
+
+
+@contextmanager
+def use_kernel(compiled: Kernel | None) -> Iterator[None]:
+    """While active, :func:`select_kernel` returns ``compiled`` (when not None) outside tracing."""
+    token = _compiled.set(compiled)
+    try:
+        yield
+    finally:
+        _compiled.reset(token)
 
 
 def select_kernel(device: torch.device, compiling: bool | None = None) -> Kernel:
@@ -154,10 +167,11 @@ def select_kernel(device: torch.device, compiling: bool | None = None) -> Kernel
     formulation (fewest launches: the chunked kernel ran at 0.53-0.60x naive there and the fused block at
     0.49-0.69x, launch-bound); the fused block whenever ``torch.compile`` traces (``compiling`` None: ask
     ``torch.compiler.is_compiling()``), since its plain ops are what inductor fuses; the compiled fused
-    kernel once :func:`compile_kernel` ran."""
+    kernel inside :func:`use_kernel`."""
     compiling = torch.compiler.is_compiling() if compiling is None else compiling
-    if _compiled is not None and not compiling:
-        return _compiled
+    compiled = _compiled.get()
+    if compiled is not None and not compiling:
+        return compiled
     if compiling:
         return fused_candidate_loss
     return chunked_candidate_loss if device.type == "cpu" else plain_candidate_loss

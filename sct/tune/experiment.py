@@ -1,126 +1,30 @@
-"""What ``sct.sweep`` and ``sct.ablate`` share before Ray starts: options, the experiment directory, checks.
+"""One experiment under ``--storage``: its directory, lock and fingerprint, and the checks of where it lives.
 
-Every bad input — unknown size or file, bad YAML, a missing data/STS/teacher path, an unreachable
-``--address`` or tracking server, unwritable storage, an experiment that exists without ``--resume``, a resume
-whose space/config changed, an experiment another driver holds — raises :class:`~sct.errors.UserError` here,
-which the CLI boundary turns into exit code 2 and one line. The experiment directory is locked for the
-driver's lifetime, so two drivers on one experiment give one clean refusal.
+Unwritable storage, an unreachable ``--address`` or tracking server, an experiment that exists without
+``--resume``, a resume whose space/config changed, an experiment another driver holds: each raises
+:class:`~sct.errors.UserError` here, which the CLI boundary turns into exit code 2 and one line. The experiment
+directory is locked for the driver's lifetime, so two drivers on one experiment give one clean refusal. The
+experiment's state (``sct_experiment.json``) holds its instance id, its MLflow ids and the local Ray it started;
+:class:`Experiment` is its one reader and writer.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sct import cli
 from sct.config import SCTConfig
 from sct.config_io import changed_keys, flatten
 from sct.errors import UserError
 from sct.storage import DirLock, read_json, write_json
-from sct.tune.run.keep_models import KEEP_MODELS
+from sct.tune import tracking
 
 FINGERPRINT_FILE = "sct_experiment.json"
 TRIALS_DIR = "trials"
-DEFAULT_TRAIN_FN = "sct.trainer:train"
-SMOKE_OVERRIDES: dict[str, Any] = {
-    "optim.max_steps": 6,
-    "optim.batch_size": 16,
-    "eval.every_steps": 2,
-    "data.max_examples": 256,
-    "method.queue_size": 128,
-}
-
-
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``sct.sweep`` and ``sct.ablate`` (config flags come from :mod:`sct.cli`)."""
-    cli.add_config_args(parser, max_steps=False)
-    add = parser.add_argument
-    add("--storage", default="./sct_runs", help="experiment root, shared by all nodes (default ./sct_runs)")
-    add("--tracking-uri", help="MLflow tracking URI (default sqlite:///<storage>/mlflow.db)")
-    add("--experiment", help="experiment name (Ray experiment dir and MLflow experiment)")
-    add("--address", default=os.environ.get("RAY_ADDRESS"), help="running Ray cluster (default $RAY_ADDRESS)")
-    add("--max-concurrent", type=int, help="trials running at once")
-    add("--cpus-per-trial", type=float, help="CPUs per trial (default from the YAML file)")
-    add("--gpus-per-trial", type=float, help="GPU fraction per trial (default from the YAML file)")
-    add(
-        "--resources-per-trial",
-        type=_custom_resources,
-        metavar="JSON",
-        help="custom Ray resources per trial, e.g. '{\"worker_node\": 0.5}': trials run only on nodes started "
-        "with ray start --resources",
-    )
-    add("--seed", type=int, help="training seed (and the Optuna sampler's seed)")
-    add("--resume", action="store_true", help="continue an interrupted experiment")
-    add("--dry-run", action="store_true", help="print the plan and exit without starting Ray")
-    add("--smoke", action="store_true", help="a few steps and trials: checks the set-up in minutes on a CPU")
-    add("--dashboard", action="store_true", help="start Ray's dashboard with a local Ray (off by default)")
-    add("--verbose", action="store_true", help="Ray's own progress table and the libraries' warnings too")
-    add("--register", metavar="NAME", help="also register the best model in MLflow's model registry as NAME")
-    add(
-        "--keep-models",
-        choices=KEEP_MODELS,
-        default="all",
-        help="trial models kept when the experiment ends: every finished trial's (all, default) or the best "
-        "trial's of the sweep / of each ablation row (best); metrics and MLflow runs are always kept",
-    )
-    add("--trainer", default=DEFAULT_TRAIN_FN, help="MODULE:FUNCTION with sct.trainer.train's signature")
-    cli.add_debug_arg(parser)
-
-
-def spec_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ExperimentSpec fields that come straight from the common flags."""
-    return {
-        "dashboard": args.dashboard,
-        "verbose": args.verbose,
-        "register": args.register,
-        "keep_models": args.keep_models,
-    }
-
-
-def base_overrides(args: argparse.Namespace, storage: Path) -> dict[str, Any]:
-    """Smoke settings < config flags and ``--set`` < ``--seed``; the data cache under the storage root."""
-    out = (SMOKE_OVERRIDES if args.smoke else {}) | cli.config_overrides(args)
-    if args.seed is not None:
-        out["optim.seed"] = args.seed
-    out.setdefault("data.cache_dir", str(storage / "cache"))
-    return out
-
-
-def trial_resources(resources: dict[str, float], args: argparse.Namespace) -> dict[str, float]:
-    """Per-trial resources from the YAML file, 1 CPU for smoke runs, overridden by the resource flags."""
-    out = {"cpu": float(resources.get("cpu", 1.0)), "gpu": float(resources.get("gpu", 0.0))}
-    if args.smoke:
-        out["cpu"] = 1.0
-    if args.cpus_per_trial is not None:
-        out["cpu"] = args.cpus_per_trial
-    if args.gpus_per_trial is not None:
-        out["gpu"] = args.gpus_per_trial
-    return out | (getattr(args, "resources_per_trial", None) or {})
-
-
-def describe_resources(resources: dict[str, float]) -> str:
-    """``cpu 1, gpu 0.25, worker_node 1`` for the plan printed by ``--dry-run``."""
-    return ", ".join(f"{name} {amount:g}" for name, amount in resources.items())
-
-
-def _custom_resources(text: str) -> dict[str, float]:
-    """``--resources-per-trial``: a JSON object of custom resource names to amounts (not CPU/GPU)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"not JSON: {err}") from None
-    if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and v > 0 for v in value.values()):
-        raise argparse.ArgumentTypeError('expected a JSON object of positive amounts, e.g. {"worker_node": 0.5}')
-    reserved = sorted(k for k in value if k.lower() in ("cpu", "gpu", "memory"))
-    if reserved:
-        raise argparse.ArgumentTypeError(f"{reserved[0]!r}: use --cpus-per-trial / --gpus-per-trial")
-    return {str(k): float(v) for k, v in value.items()}
 
 
 def check_storage(storage: Path) -> Path:
@@ -162,6 +66,16 @@ def check_tracking_uri(uri: str) -> None:
         _check_tcp("--tracking-uri", uri, hostport, "MLflow tracking server")
 
 
+def locate(storage: str, address: str | None, tracking_uri: str | None) -> tuple[Path, str]:
+    """(storage root, tracking URI) of a new driver, checked before anything expensive: the root writable, the
+    Ray address and the tracking server reachable (the URI defaults to a sqlite store under the root)."""
+    root = check_storage(Path(storage))
+    check_address(address)
+    uri = tracking_uri or tracking.default_tracking_uri(root)
+    check_tracking_uri(uri)
+    return root, uri
+
+
 def fingerprint_config(cfg: SCTConfig) -> dict[str, Any]:
     """The flattened config with JSON-safe values (what a resume must match)."""
     return json.loads(json.dumps(flatten(cfg), default=str))
@@ -177,6 +91,7 @@ class Experiment:
     fingerprint: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)
     lock: DirLock | None = None
+    created: bool = False  # open() wrote its fingerprint (a new experiment, not a resumed one)
 
     @property
     def path(self) -> Path:
@@ -187,6 +102,21 @@ class Experiment:
         return self.path / TRIALS_DIR
 
     @property
+    def experiment_id(self) -> str:
+        """The MLflow experiment's id (set when the parent run is opened)."""
+        return self.state["experiment_id"]
+
+    @property
+    def parent_run_id(self) -> str:
+        """The MLflow parent run's id (set when it is opened)."""
+        return self.state["parent_run_id"]
+
+    @property
+    def mlflow(self) -> Any:
+        """The MLflow client of this experiment's store."""
+        return tracking.client(self.tracking_uri)
+
+    @property
     def artifacts(self) -> Path:
         """The MLflow artifact root of a new experiment on a local store: its runs' files and logged models,
         apart from other experiments' (so its footprint can be measured)."""
@@ -195,8 +125,9 @@ class Experiment:
     def open(self, resume: bool) -> None:
         """Lock the directory, then refuse to overwrite an existing experiment or resume a changed one. A new
         experiment's fingerprint is written at once, with the id that tags its MLflow parent run."""
-        if resume and not self.path.is_dir():  # nothing was started here (a directory without a fingerprint
-            raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")  # was: it resumes)
+        if resume and not self.path.is_dir():  # nothing was started here (a directory without a fingerprint resumes)
+            raise UserError(f"--resume: no experiment {self.name!r} under {self.storage}")
+        self.created = not (self.path / FINGERPRINT_FILE).exists()
         self.lock = DirLock(self.path, f"experiment {self.name!r}").acquire()
         try:
             self._check(resume)
@@ -220,6 +151,12 @@ class Experiment:
         if changed:
             raise UserError(f"refusing to resume {self.name!r}: the space/config changed: " + "; ".join(changed))
         self.state = saved.get("state", {})
+
+    def forget_if_unstarted(self) -> None:
+        """A new experiment refused (bad input) before its MLflow parent run existed was never started: its
+        fingerprint goes, so the lock leaves no directory behind and the same command, fixed, starts it anew."""
+        if self.created and "parent_run_id" not in self.state:
+            (self.path / FINGERPRINT_FILE).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Release the experiment lock (it is also released when the process dies)."""

@@ -128,9 +128,9 @@ def test_ablate_dry_run_says_whether_the_paper_cache_exists(stand_ins, tiny_mode
     cache = stand_ins.parent / "runs" / "cache"
     assert f"paper-nli: not made yet ({paper_data.paper_views_file(cache)}): ~1,100,000 distinct" in out
     assert "est. " in out and "--train-data FILE skips it" in out
-    assert "sct: (baseline config)  paper Δ n/a  views (T(x), T′(x))" in out
-    assert "aug_same: {'data.augmentation': 'same'}  paper Δ n/a  views (T(x), T(x))" in out
-    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a  views (x, x)" in out
+    assert "sct: (baseline config)  paper Δ n/a (custom model)  views (T(x), T′(x))" in out
+    assert "aug_same: {'data.augmentation': 'same'}  paper Δ n/a (custom model)  views (T(x), T(x))" in out
+    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a (custom model)  views (x, x)" in out
     assert "WARNING" not in out
 
 
@@ -167,10 +167,10 @@ def test_a_sweep_driver_makes_the_paper_views_on_the_ray_it_starts(stand_ins, ti
 
     pytest.importorskip("ray")
     from sct.data.backtranslation import ray_runner
-    from sct.tune.run import lifecycle as runner
+    from sct.tune.run import lifecycle
 
-    starter = runner.ray_starter(SimpleNamespace(address="HOST:6379", dashboard=False, experiment="EXP"))
-    bound = inspect.signature(runner.init_ray).bind(*starter.args, **starter.keywords)
+    starter = lifecycle.ray_starter(SimpleNamespace(address="HOST:6379", dashboard=False, experiment="EXP"))
+    bound = inspect.signature(lifecycle.init_ray).bind(*starter.args, **starter.keywords)
     assert bound.arguments == {"address": "HOST:6379", "dashboard": False, "experiment": "EXP"}
 
     class Started(Exception):
@@ -181,8 +181,8 @@ def test_a_sweep_driver_makes_the_paper_views_on_the_ray_it_starts(stand_ins, ti
 
     monkeypatch.setattr(ray_runner.ray, "is_initialized", lambda: False)
     with pytest.raises(Started):
-        runner.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)
+        lifecycle.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)
     views = paper_data.paper_views_file(stand_ins)
     views.parent.mkdir(parents=True, exist_ok=True)
     views.write_text("x\tT\tT2\n", encoding="utf-8")
-    runner.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)  # cached: no Ray needed
+    lifecycle.prepare_data([paper_config(stand_ins, tiny_model_dir)], start)  # cached: no Ray needed

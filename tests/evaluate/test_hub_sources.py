@@ -105,6 +105,9 @@ def test_a_directory_with_other_counts_loads_with_a_warning(caplog, shared_dir) 
     assert "sts12 test in" in caplog.text and "pairs, SentEval's has 3108" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sct.evaluate.hub_sources"):
+        load_task("sts12", sts_dir=STS_FIXTURE, warn=False)  # input checking: a refused command stays one line
+    assert "SentEval's has" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="sct.evaluate.hub_sources"):
         for split in ("dev", "test"):  # ../shared holds SentEval's STS-B: its counts match
             load_task("stsb", sts_dir=shared_dir / "data" / "sts", split=split)
     assert caplog.text == ""
@@ -128,7 +131,7 @@ def test_a_training_run_on_hub_sources_checks_the_counts_before_it_starts(monkey
     from sct.inputs import resolve_inputs
     from tests.conftest import FIXTURES
 
-    monkeypatch.setattr("sct.inputs.hub_reachable", lambda: True)
+    monkeypatch.setattr("sct.inputs.reachable", lambda: True)
     monkeypatch.setattr("datasets.load_dataset", fake_load_dataset(1499, []))
     cfg = apply_overrides(
         SCTConfig(), {"model.name": str(tiny_model_dir), "data.train": str(FIXTURES / "sentences.txt")}

@@ -70,8 +70,9 @@ def test_pair_dispatch_follows_the_per_term_selection(monkeypatch: pytest.Monkey
     assert select_pair_kernel(cpu, compiling=False) is None  # CPU: chunked per term
     assert select_pair_kernel(cpu, compiling=True) is None
     assert select_pair_kernel(cpu) is None  # eager here
-    monkeypatch.setattr(candidates, "_compiled", fused_candidate_loss)  # after compile_kernel: compiled per term
-    assert select_pair_kernel(cuda, compiling=False) is None
+    with candidates.use_kernel(fused_candidate_loss):  # a compiled run's forward: compiled per term
+        assert select_pair_kernel(cuda, compiling=False) is None
+    assert select_pair_kernel(cuda, compiling=False) is paired_candidate_loss  # only while it runs
 
 
 def test_cpu_runs_the_per_term_kernels(calls: list[int]) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sct.tune import tracking
+from sct.tune import vocabulary as V
 from tests.conftest import REPO
 from tests.process_guard import Guarded
 from tests.tune.checks import asked
@@ -39,14 +39,14 @@ DRIVER_EVENTS = ("SIGINT", "SIGTERM", "SIGKILL")  # plus the two SIGKILLs that a
 
 def sweep_args(tiny_model_dir: Path, storage: Path, name: str, seed: int, *extra: str) -> list[str]:
     return [
-        "sct.sweep", "bert-tiny", "--smoke", "--experiment", name, "--seed", str(seed),
+        "tests.tune.fake_sweep", "sweep", "bert-tiny", "--smoke", "--experiment", name, "--seed", str(seed),
         "--num-samples", str(NUM_SAMPLES), "--max-concurrent", "1", "--set", "optim.max_steps=16",
         *common(tiny_model_dir, storage), *extra,
     ]  # fmt: skip
 
 
 class Driver:
-    """One ``python -m sct.sweep`` process; every process it starts carries ``token`` in its environment. It is
+    """One sweep driver (``python -m tests.tune.fake_sweep sweep``); every process it starts carries ``token``. It is
     guarded on the test's tmp dir (:class:`tests.process_guard.Guarded`): :meth:`stop_all` at the end, or pytest
     dying, stops whatever the drivers left, after the test has checked that they left nothing."""
 
@@ -164,7 +164,7 @@ def test_chaos(tiny_model_dir, tmp_path, drivers) -> None:
     _, calm = check_exactly_once(tmp_path, "calm", NUM_SAMPLES)
     assert [t.params for t in trials] == [t.params for t in calm], f"seed {seed}"  # the same points ...
     assert [t.state for t in trials] == [t.state for t in calm], f"seed {seed}"  # ... stopped alike
-    assert {r.data.tags[tracking.KEY_TAG] for r in children} == {f"t{n:02d}" for n in range(NUM_SAMPLES)}
+    assert {r.data.tags[V.TRIAL] for r in children} == {f"t{n:02d}" for n in range(NUM_SAMPLES)}
     deadline = time.monotonic() + 30
     while processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.5)

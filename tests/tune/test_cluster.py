@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from sct.tune import tracking
+from sct.tune import vocabulary as V
 from tests.conftest import FIXTURES
 from tests.process_guard import Guarded
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
@@ -123,7 +124,7 @@ def test_two_node_sweep_on_the_worker_node_tracked_by_a_server(
 
     # the trials' files are under --storage; no local tracking store or default output anywhere else
     trial_dirs = sorted(p.name for p in (storage / "two-node" / "trials").iterdir())
-    assert trial_dirs == sorted(r.data.tags[tracking.KEY_TAG] for r in children) == ["t00", "t01"]
+    assert trial_dirs == sorted(r.data.tags[V.TRIAL] for r in children) == ["t00", "t01"]
     assert not list(cwd.iterdir()), list(cwd.iterdir())
     assert not list(ray_cluster.cwd.glob("*/")), list(ray_cluster.cwd.iterdir())
     assert not leftovers(storage, cwd, ray_cluster.cwd, ray_cluster.root)
@@ -152,6 +153,7 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
     cwd.mkdir()
     args = sweep_args(tiny_model_dir, storage, "lost-node", "--address", ray_cluster.address, "--num-samples", "1")
     args += ["--tracking-uri", mlflow_server, "--trainer", FAKE, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    args = ["tests.tune.fake_sweep", "sweep", *args[1:]]  # sct.sweep with the stand-in trainer
     driver = start_driver(args, cluster_env, cwd, log)
     try:
         wait_for(lambda: list((storage / "cache").glob("marker-*")), "the trial's first checkpoint", 180, driver)
@@ -179,7 +181,7 @@ def test_a_killed_worker_node_s_trial_resumes_on_a_new_node_into_the_same_run(
 
 def test_resources_per_trial_adds_custom_ray_resources_and_refuses_cpu_gpu(capsys, tiny_model_dir, tmp_path) -> None:
     from sct import sweep
-    from sct.tune.experiment import trial_resources
+    from sct.tune.plan.options import trial_resources
 
     parser = sweep.build_parser()
     args = parser.parse_args(["bert-tiny", "--smoke", "--resources-per-trial", ON_WORKER])

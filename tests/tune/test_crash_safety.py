@@ -79,7 +79,7 @@ def sweep_runs(storage: Path, experiment: str) -> tuple[object, list]:
 def test_sigkilled_then_sigtermed_driver_resumes_exactly_once_and_a_second_driver_is_refused(
     tiny_model_dir, tmp_path
 ) -> None:
-    args = ["sct.sweep", "bert-tiny", "--smoke", "--num-samples", "4", "--max-concurrent", "2"]
+    args = ["tests.tune.fake_sweep", "sweep", "bert-tiny", "--smoke", "--num-samples", "4", "--max-concurrent", "2"]
     args += ["--experiment", "killme", *common(tiny_model_dir, tmp_path), "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
     log = tmp_path / "driver.log"
     first = driver(args, log)
@@ -147,7 +147,7 @@ def local_ray():
 
 
 def test_a_diverged_trial_is_a_result_not_retried_and_not_a_crash(tiny_model_dir, tmp_path, capsys, local_ray) -> None:
-    from sct import ablate
+    from tests.tune import fake_sweep
 
     grid = tmp_path / "mini.yaml"
     rows = [
@@ -156,7 +156,7 @@ def test_a_diverged_trial_is_a_result_not_retried_and_not_a_crash(tiny_model_dir
     ]
     grid.write_text(yaml.safe_dump({"name": "mini", "baseline": "sct", "rows": rows}), encoding="utf-8")
     argv = [str(grid), "--model", "bert-tiny", "--seeds", "1", "--smoke", "--experiment", "hot"]
-    assert ablate.main([*argv, *common(tiny_model_dir, tmp_path)]) == 0
+    assert fake_sweep.ablate([*argv, *common(tiny_model_dir, tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "2 trials: 1 finished, 1 diverged" in out and "DIVERGED: loss is nan at step 2" in out
     attempts = list((tmp_path / "cache").glob("diverged-*"))

@@ -55,3 +55,26 @@ def test_resume_continues_an_experiment_killed_at_each_step_of_its_start(tmp_pat
     open_parent(SimpleNamespace(experiment=exp, tags={}, search=None))  # a grid-like spec
     exp.close()
     assert exp.state["parent_run_id"] == first and len(parents(tmp_path)) == 1
+    assert not (tmp_path / ".mlflow-init").exists()  # the MLflow store's lock leaves no directory of its own
+
+
+@pytest.mark.parametrize("tool", ["sweep", "ablate"])
+def test_an_experiment_refused_after_locking_leaves_no_directory(tool, tiny_model_dir, tmp_path, capsys) -> None:
+    """Bad input found after the experiment was locked (here an MLflow store that cannot be created) exits 2
+    and leaves neither the experiment's directory nor the MLflow lock's: the fixed command starts it as new."""
+    from sct import ablate, sweep
+    from tests.conftest import FIXTURES
+
+    (tmp_path / "afile").write_text("")
+    argv = (
+        ["bert-tiny", "--smoke"] if tool == "sweep" else ["table4", "--model", "bert-tiny", "--smoke", "--rows", "sct"]
+    )
+    argv += [
+        "--storage", str(tmp_path), "--tracking-uri", f"sqlite:///{tmp_path}/afile/mlflow.db",
+        "--train-data", str(FIXTURES / "sentences.txt"), "--sts-dir", str(FIXTURES / "sts"),
+        "--set", f"model.name={tiny_model_dir}", "--set", "data.augmentation=word_deletion",
+        "--set", "eval.test_tasks=[stsb]",
+    ]  # fmt: skip
+    assert (sweep if tool == "sweep" else ablate).main(argv) == 2
+    assert "--tracking-uri" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "cache"]  # the tokenised data cache stays

@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sct import ablate, report, sweep
+from sct import report, sweep
 from sct.storage import disk_usage
 from sct.tune import tracking
 from sct.tune.tracking.views import VIEW_TAG
 from tests.conftest import FIXTURES
+from tests.tune import fake_sweep
 from tests.tune.checks import assert_each_step_once
 from tests.tune.fake_trainer import FAIL_TAU, KILL_EVAL_BATCH, SLOW_EVAL_BATCH
 from tests.tune.local_ray import local_ray_session
@@ -117,7 +118,7 @@ def test_ablation_two_rows_two_seeds_and_a_failing_row(tiny_model_dir, tmp_path,
     ]
     grid.write_text(yaml.safe_dump({"name": "mini", "baseline": "sct", "rows": rows}), encoding="utf-8")
     argv = [str(grid), "--model", "bert-tiny", "--seeds", "2", "--smoke", "--trainer", FAKE, "--experiment", "mini"]
-    code = ablate.main([*argv, "--max-concurrent", "2", *common(tiny_model_dir, tmp_path)])
+    code = fake_sweep.ablate([*argv, "--max-concurrent", "2", *common(tiny_model_dir, tmp_path)])
     assert code == 1
     err = capsys.readouterr().err
     assert err.count("CRASHED: RuntimeError: fake trainer failure") == 2 and "2 trial(s) crashed" in err
@@ -152,18 +153,18 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
 
     watcher = threading.Thread(target=interrupt_after_first_checkpoint, daemon=True)
     watcher.start()
-    assert sweep.main(argv) == 130
+    assert fake_sweep.sweep(argv) == 130
     watcher.join()
     assert "interrupted" in capsys.readouterr().err
     _, before = runs(tmp_path, "resumable")
     assert before and all(r.info.status in ("RUNNING", "KILLED") for r in before)
 
     changed = [*argv, "--resume", "--set", "optim.weight_decay=0.5"]
-    assert sweep.main(changed) == 2
+    assert fake_sweep.sweep(changed) == 2
     err = capsys.readouterr().err
     assert "refusing to resume 'resumable': the space/config changed: base.optim.weight_decay: 0.01 -> 0.5" in err
 
-    assert sweep.main([*argv, "--resume"]) == 0
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
     parent, after = runs(tmp_path, "resumable")
     assert len(after) == 2 and {r.info.run_id for r in before} <= {r.info.run_id for r in after}
     assert parent.info.status == "FINISHED" and "FINISHED" in {r.info.status for r in after}
@@ -189,7 +190,7 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
 def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny_model_dir, tmp_path, capsys) -> None:
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "crashy", "--seeds", "2"]
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={KILL_EVAL_BATCH}")
-    assert sweep.main(argv) == 0
+    assert fake_sweep.sweep(argv) == 0
     out = capsys.readouterr().out
     cache = tmp_path / "cache"
     killed = sorted(p.name.removeprefix("killed-") for p in cache.glob("killed-*"))

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sct import sweep
 from sct.tune import tracking
-from sct.tune.run.lifecycle import restorable
+from sct.tune import vocabulary as V
+from sct.tune.run.tuner import restorable
+from tests.tune import fake_sweep
 from tests.tune.checks import asked, assert_each_step_once
 from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.local_ray import local_ray_session
@@ -49,7 +50,7 @@ def interrupted_when(condition: Callable[[], bool], argv: list[str]) -> int:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    code = sweep.main(argv)
+    code = fake_sweep.sweep(argv)
     watcher.join()
     return code
 
@@ -76,14 +77,14 @@ def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list
     (children, study trials)."""
     parent, children = runs(storage, name)
     assert parent.info.status == "FINISHED"
-    keys = sorted(r.data.tags[tracking.KEY_TAG] for r in children)
+    keys = sorted(r.data.tags[V.TRIAL] for r in children)
     assert keys == [f"t{n:02d}" for n in range(num_samples)]
     study = optuna.load_study(study_name=name, storage=f"sqlite:///{storage / name / 'optuna.db'}")
     assert [t.number for t in study.trials] == list(range(num_samples))
     states = {"FINISHED": optuna.trial.TrialState.COMPLETE, "KILLED": optuna.trial.TrialState.PRUNED}
     mlflow = tracking.client(tracking.default_tracking_uri(storage))
     for run in children:
-        number = int(run.data.tags[tracking.KEY_TAG][1:])
+        number = int(run.data.tags[V.TRIAL][1:])
         assert states[run.info.status] == study.trials[number].state, run.info.run_name
         assert_each_step_once(mlflow, run.info.run_id)
         steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "stsb_dev")]
@@ -93,6 +94,7 @@ def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list
 
 def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_path, capsys) -> None:
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "early", "--num-samples", "3"]
+    argv += ["--keep-models", "all"]  # every trial's model is checked below
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
     exp, cache = tmp_path / "early", tmp_path / "cache"
     assert interrupted_when(lambda: bool(list(cache.glob("marker-*"))), argv) == 130
@@ -111,14 +113,14 @@ def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_pa
     searcher_state.write_bytes(searcher_state.read_bytes()[:5])  # one of them cut
     assert not restorable(exp, grid=False)
     forget_ray_state(exp)
-    assert sweep.main([*argv, "--resume"]) == 0
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
     children, trials = check_exactly_once(tmp_path, "early", 3)
     assert len(children) == 3 and all(t.state != optuna.trial.TrialState.RUNNING for t in trials)
     resumed = [int(p.read_text().split()[-1]) for p in cache.glob("starts-*")]
     assert max(resumed) > 0  # a trial asked before the kills continued from its state, not from scratch
     for run in children:
         if run.info.status == "KILLED":  # stopped by ASHA: its model stays, its resumable state is gone
-            folder = exp / "trials" / run.data.tags[tracking.KEY_TAG]
+            folder = exp / "trials" / run.data.tags[V.TRIAL]
             assert (folder / "model").is_dir() and not (folder / "state").exists()
 
 
@@ -142,7 +144,7 @@ def test_a_trial_asked_after_rays_last_save_is_run_not_left_running(tiny_model_d
     forget_ray_state(exp)
     for file in saved.iterdir():  # what Ray had saved before the third trial was asked
         (exp / file.name).write_bytes(file.read_bytes())
-    assert sweep.main([*argv, "--resume"]) == 0
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
     _, children = runs(tmp_path, "orphan")
     study = optuna.load_study(study_name="orphan", storage=f"sqlite:///{exp / 'optuna.db'}")
     running = [t.number for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
@@ -152,12 +154,12 @@ def test_a_trial_asked_after_rays_last_save_is_run_not_left_running(tiny_model_d
 
 def test_an_interrupted_sweep_stops_the_trials_an_undisturbed_one_stops(tiny_model_dir, tmp_path, capsys) -> None:
     base = ["bert-tiny", "--smoke", "--trainer", FAKE, "--num-samples", "5", "--max-concurrent", "1"]
-    assert sweep.main([*base, "--experiment", "calm", *common(tiny_model_dir, tmp_path)]) == 0
+    assert fake_sweep.sweep([*base, "--experiment", "calm", *common(tiny_model_dir, tmp_path)]) == 0
     argv = [*base, "--experiment", "stormy"]
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
     ended = tmp_path / "stormy" / "trials_ended.txt"
     assert interrupted_when(lambda: ended.is_file() and len(ended.read_text().split()) >= 2, argv) == 130
-    assert sweep.main([*argv, "--resume"]) == 0
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
 
     calm = outcome_of(tmp_path, "calm")
     assert [status for *_, status in calm].count("KILLED") >= 2  # ASHA stopped trials in the undisturbed sweep
@@ -171,8 +173,8 @@ def test_a_trial_killed_and_resumed_by_ray_logs_what_an_undisturbed_one_logs(tin
     is the same as in the undisturbed sweep, to 1e-6."""
     base = ["bert-tiny", "--smoke", "--num-samples", "1", "--set", "optim.epochs=2"]
     base += common(tiny_model_dir, tmp_path)  # 40 sentences, batches of 8: 5 per epoch, 6 steps
-    assert sweep.main([*base, "--experiment", "calm"]) == 0
-    assert sweep.main([*base, "--experiment", "killed", "--trainer", "tests.tune.killed_trainer:train"]) == 0
+    assert fake_sweep.sweep([*base, "--experiment", "calm"]) == 0
+    assert fake_sweep.sweep([*base, "--experiment", "killed", "--trainer", "tests.tune.killed_trainer:train"]) == 0
     assert [p.read_text() for p in (tmp_path / "cache").glob("killed-*")] == ["5"]  # its one worker death
     mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
     (calm,), (killed,) = runs(tmp_path, "calm")[1], runs(tmp_path, "killed")[1]
@@ -187,15 +189,16 @@ def test_a_sweep_that_lost_rays_state_runs_again_no_trial_that_ended(tiny_model_
     """Ray's files gone after the sweep ended: a resume hands every study trial to a new Ray session; a finished
     one returns its metrics, a stopped one its last evaluation: none trains again, every model stays."""
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "ended", "--num-samples", "4"]
+    argv += ["--keep-models", "all"]  # every model stays
     argv += ["--max-concurrent", "1", *common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")]
-    assert sweep.main(argv) == 0
+    assert fake_sweep.sweep(argv) == 0
     exp, cache = tmp_path / "ended", tmp_path / "cache"
     models = {p.parent.parent.name: p.read_text() for p in exp.glob("trials/*/model/weights.txt")}
     started, before = attempts(cache), outcome_of(tmp_path, "ended")
     assert [status for _, status in before].count("KILLED") >= 1
     (exp / "tuner.pkl").unlink()
     forget_ray_state(exp)
-    assert sweep.main([*argv, "--resume"]) == 0
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
     finished = sum(status == "FINISHED" for _, status in before)
     assert attempts(cache) - started == finished  # a finished trial returns its metrics; a stopped one no attempt
     assert outcome_of(tmp_path, "ended") == before

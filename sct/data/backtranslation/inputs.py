@@ -18,8 +18,7 @@ from pathlib import Path
 
 from sct.data.backtranslation.translator import clean
 from sct.errors import UserError
-
-DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
+from sct.hub import DATASET_SUFFIXES, looks_like_path
 
 
 def _keep(texts: Iterable[str | None]) -> list[str]:
@@ -67,8 +66,6 @@ def _dataset_columns(source: str, columns: Sequence[str], split: str) -> list[st
 
 def read_sentences(source: str, columns: Sequence[str] = (), split: str = "train") -> list[str]:
     """The input sentences of ``source`` in order (see the module docstring); UserError for bad input."""
-    from sct.inputs import looks_like_path
-
     path = Path(source).expanduser()
     if path.is_file() and path.suffix.lower() not in DATASET_SUFFIXES:
         if path.suffix.lower() == ".tsv":

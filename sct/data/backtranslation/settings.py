@@ -95,7 +95,7 @@ def check_pivots(pivots: tuple[Pivot, ...]) -> None:
     """
     from transformers import AutoConfig
 
-    from sct.inputs import model_source
+    from sct.hub import model_source
 
     if len(pivots) != 2:
         raise UserError(

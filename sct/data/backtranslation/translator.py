@@ -40,7 +40,7 @@ class _Model:
     def __init__(self, name: str, generation: Generation, device: torch.device, dtype: torch.dtype) -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from sct.inputs import model_source
+        from sct.hub import model_source
 
         source = model_source(name)
         self.tokenizer = AutoTokenizer.from_pretrained(source)

@@ -14,43 +14,36 @@ from typing import Any
 import yaml
 
 from sct.config import SCTConfig
-from sct.config_io import apply_overrides, config_to_dict, flatten, resolve_config
+from sct.config_io import apply_overrides, flatten, resolve_config
 from sct.data import paper_data
 from sct.data.paper_data import PAPER_DATA
 from sct.errors import UserError
 from sct.inputs import model_size, model_source, resolve_inputs
 from sct.presets import size_of
-from sct.tune import tracking
-from sct.tune.experiment import (
-    Experiment,
-    base_overrides,
-    check_address,
-    check_storage,
-    check_tracking_uri,
-    describe_resources,
-    fingerprint_config,
-    spec_options,
-    trial_resources,
-)
+from sct.tune import vocabulary as V
+from sct.tune.experiment import Experiment, fingerprint_config, locate
 from sct.tune.plan import preflight
 from sct.tune.plan.grids import AblationGrid, load_grid
+from sct.tune.plan.options import (
+    base_overrides,
+    describe_keep,
+    describe_resources,
+    spec_options,
+    trial_payload,
+    trial_resources,
+)
 from sct.tune.plan.row_views import row_views
 from sct.tune.plan.spaces import load_space
-from sct.tune.report import tables as results
-from sct.tune.run.lifecycle import ExperimentSpec, GridPlan
-from sct.tune.run.trial import TrialPayload
+from sct.tune.plan.spec import ExperimentSpec, GridPlan
+from sct.tune.report import from_mlflow
 
 
 def sweep_best(uri: str, experiment: str) -> dict[str, Any]:
     """The searched keys of the best trial of sweep ``experiment``, from MLflow."""
-    experiment_id, parent = results.find_parent(uri, experiment)
-    keys = [k for k in parent.data.tags.get("sct.space_keys", "").split(",") if k]
-    children = tracking.child_runs(uri, experiment_id, parent.info.run_id)
-    runs = [r for r in children if r.info.status == "FINISHED" and "best_stsb_dev" in r.data.metrics]
-    if not runs or not keys:
+    found = from_mlflow.sweep_best(uri, experiment)
+    if found is None:
         raise UserError(f"--from-sweep {experiment}: no finished trial with a score in MLflow at {uri}")
-    best = max(runs, key=lambda r: r.data.metrics["best_stsb_dev"])
-    return {key: yaml.safe_load(best.data.params[key]) for key in keys if key in best.data.params}
+    return {key: yaml.safe_load(value) for key, value in found[0].items()}
 
 
 def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[SCTConfig]]:
@@ -59,10 +52,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
         grid = grid.select([r.strip() for r in args.rows.split(",") if r.strip()])
     if args.seeds < 1:
         raise UserError(f"--seeds {args.seeds}: allowed >= 1")
-    storage = check_storage(Path(args.storage))
-    check_address(args.address)
-    tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
-    check_tracking_uri(tracking_uri)
+    storage, tracking_uri = locate(args.storage, args.address, args.tracking_uri)
     base = resolve_config(args.model, args.config)
     if args.from_sweep:
         base = apply_overrides(base, sweep_best(tracking_uri, args.from_sweep), "--from-sweep")
@@ -75,24 +65,16 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
     label = size_of(args.model) or size or Path(base.model.name).name
     name = args.experiment or f"{grid.name}-{label}" + ("-smoke" if args.smoke else "")
     rows = {row.name: grid.row_overrides(row.name, teacher) for row in grid.rows}
-    fingerprint = {"kind": "ablation", "rows": rows, "base": fingerprint_config(base), "seeds": seeds}
+    fingerprint = {"kind": V.ABLATION, "rows": rows, "base": fingerprint_config(base), "seeds": seeds}
     exp = Experiment(name, storage, tracking_uri, fingerprint)
     if not args.dry_run:
         exp.open(args.resume)
     resources = trial_resources(dict(load_space(size).resources) if size else {}, args)
-    payload = TrialPayload(
-        base=config_to_dict(base),
-        kind="ablation",
-        trials_root=str(exp.trials_root),
-        size=size,
-        train_fn=args.trainer,
-        cpus=resources["cpu"],
-        rows=rows,
-        paper_delta={row.name: grid.paper_delta(row.name, size) for row in grid.rows},
-    )
-    tags = {"sct.kind": "ablation", "sct.size": str(size), "sct.grid": grid.name, "sct.baseline": grid.baseline}
+    paper_delta = {row.name: grid.paper_delta(row.name, size) for row in grid.rows}
+    payload = trial_payload(exp, V.ABLATION, base, size, resources, rows=rows, paper_delta=paper_delta)
+    tags = {V.KIND: V.ABLATION, V.SIZE: str(size), V.GRID: grid.name, V.BASELINE: grid.baseline}
     if skipped:
-        tags["sct.skipped"] = json.dumps(skipped)  # listed by sct.report
+        tags[V.SKIPPED] = json.dumps(skipped)  # listed by sct.report
     spec = ExperimentSpec(
         experiment=exp,
         payload=payload,
@@ -100,7 +82,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
         resources=resources,
         num_samples=len(rows) * len(seeds),
         max_concurrent=args.max_concurrent or 2,
-        tags=tags | {"sct.rows": ",".join(rows)},
+        tags=tags | {V.ROWS: ",".join(rows)},
         address=args.address,
         **spec_options(args),
     )
@@ -115,13 +97,16 @@ def print_plan(spec: ExperimentSpec, grid: AblationGrid, configs: list[SCTConfig
     for name, overrides in spec.payload.rows.items():
         delta = spec.payload.paper_delta.get(name)
         shown = f"  views {views[name]}" if name in views else ""
-        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {'n/a' if delta is None else delta}{shown}")
-    for name, reason in json.loads(spec.tags.get("sct.skipped", "{}")).items():
+        size = spec.payload.size
+        paper = delta if delta is not None else f"n/a ({f'the paper gives none at {size}' if size else 'custom model'})"
+        print(f"  {name}: {overrides or '(baseline config)'}  paper Δ {paper}{shown}")
+    for name, reason in json.loads(spec.tags.get(V.SKIPPED, "{}")).items():
         print(f"  {name}: SKIPPED (--skip-unavailable): {reason}")
     for line in same:
         print(f"  WARNING: {line}")
     print(f"seeds: {seeds}; at most {spec.max_concurrent} trials at once")
     print(f"resources per trial: {describe_resources(spec.resources)}")
+    print(describe_keep(spec.keep_models))
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir"):

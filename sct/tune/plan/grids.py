@@ -4,8 +4,8 @@ A grid has a ``baseline`` row (Δ is measured against it), ``common`` overrides 
 teacher for the distillation tables, written ``${teacher}`` and filled from ``--teacher``), and ``rows``: a
 name, the flat config keys the row changes against the default SCT, and the paper's published Δ (or absolute
 score) per model size, ``null`` with a ``note`` when the number is not known. A row whose variant the config
-does not offer (a ``Literal`` value it lacks) is refused with a message naming the row, not skipped
-(issue 3, §3). The file's layout is :class:`AblationGrid` itself (rows: :class:`GridRow`), read through
+does not offer (a ``Literal`` value it lacks) is refused with a message naming the row, not skipped.
+The file's layout is :class:`AblationGrid` itself (rows: :class:`GridRow`), read through
 :func:`sct.config_io.coerce_dataclass`.
 """
 

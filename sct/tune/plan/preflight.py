@@ -11,34 +11,26 @@ runs the other rows and records the skipped ones (parent tag ``sct.skipped``, li
 The checks mirror what the data code does: :mod:`sct.data.mlm_views` loads ``data.mlm_model`` or else the
 student's checkpoint with a masked-LM head; :mod:`sct.data.synonym_views` needs nltk and finds WordNet in
 ``data.wordnet_dir``, ``/usr/share/wordnet`` or nltk's data path; :mod:`sct.data.sources` counts a text
-file's columns by its tabs (:func:`sct.data.sources.file_columns`, here on the first 1000 lines). A hub id
-cannot be checked offline without the network; it counts as available unless ``HF_HUB_OFFLINE``/
-``TRANSFORMERS_OFFLINE`` is set and it is not in the local Hugging Face cache.
+file's columns by its tabs (:func:`sct.hub.file_column_count`, the loader's rule). A hub id is not probed
+over the network here; it counts as available unless the Hub is offline (:func:`sct.hub.offline`) and it is
+not in the local Hugging Face cache.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import struct
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from sct.config import SCTConfig
 from sct.errors import UserError
+from sct.hub import DATASET_SUFFIXES, file_column_count, has_weights, in_cache, looks_like_path, offline
 
 _MLM_HEAD_PREFIXES = ("cls.predictions.", "lm_head.", "vocab_projector.", "generator_lm_head.", "predictions.")
-_DATASET_SUFFIXES = {".csv", ".json", ".jsonl", ".parquet", ".arrow"}
 _LEXICAL_FIX = 'pip install -e ".[lexical]" then apt-get install wordnet-base (or --set data.wordnet_dir=DIR)'
 _TEACHER_HINT = "PATH_OR_ID (offline: --teacher ../shared/models/all-MiniLM-L6-v2)"
 _MLM_FIX = "--set data.mlm_model=bert-base-uncased (downloads it) or a local dir of a model with an MLM head"
-
-
-def _has_weights(path: Path) -> bool:
-    from sct.data.mlm_views import _has_weights as has_weights  # the rule the MLM loader applies
-
-    return has_weights(path)
 
 
 def _safetensors_keys(path: Path) -> list[str] | None:
@@ -52,34 +44,19 @@ def _safetensors_keys(path: Path) -> list[str] | None:
     return keys if files else None
 
 
-def _offline() -> bool:
-    return any(
-        os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-def _hub_cached(repo_id: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    found = try_to_load_from_cache(repo_id, "config.json")
-    return isinstance(found, str)
-
-
 def model_problem(name: str, *, needs_mlm_head: bool) -> str | None:
     """Why ``name`` (a local dir or a hub id) cannot be loaded here as a model, or None."""
     path = Path(name).expanduser()
     if path.is_dir():
-        if not _has_weights(path):
+        if not has_weights(path):
             return f"{name} has no model weights (a config-only directory)"
         keys = _safetensors_keys(path)
         if needs_mlm_head and keys is not None and not any(k.startswith(_MLM_HEAD_PREFIXES) for k in keys):
             return f"{name} has no masked-LM head (an encoder without cls.predictions/lm_head weights)"
         return None
-    if name.startswith(("/", "./", "../", "~")):
+    if looks_like_path(name):
         return f"{name} does not exist"
-    if _offline() and not _hub_cached(name):
+    if offline() and not in_cache(name):
         return f"{name} is a hub id, not in the local Hugging Face cache, and HF_HUB_OFFLINE is set"
     return None
 
@@ -100,15 +77,6 @@ def synonym_problem(cfg: SCTConfig) -> str | None:
     return None
 
 
-def file_column_count(path: Path, sample: int = 1000) -> int:
-    """What :mod:`sct.data.sources` decides for a text file, from its first ``sample`` non-empty lines."""
-    from sct.data.sources import file_columns
-
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        lines = list(islice((line.rstrip("\r\n") for line in handle if line.strip()), sample))
-    return file_columns(path, lines)
-
-
 def source_column_count(cfg: SCTConfig) -> int | None:
     """The training source's column count, or None where only loading it tells (a dataset read without
     ``data.text_columns``; a path that is not there, which input resolution reports)."""
@@ -117,7 +85,7 @@ def source_column_count(cfg: SCTConfig) -> int | None:
     if cfg.data.train == PAPER_DATA:
         return 3
     path = Path(cfg.data.train).expanduser()
-    if path.is_file() and path.suffix.lower() not in _DATASET_SUFFIXES:
+    if path.is_file() and path.suffix.lower() not in DATASET_SUFFIXES:
         return file_column_count(path)
     return None if cfg.data.text_columns is None else len(cfg.data.text_columns)
 

@@ -4,7 +4,7 @@ A file holds, for one model size, the base config overrides, the Optuna space ov
 (``optim.lr``, ``method.queue_size``, ``method.tau_ref``, ``method.tau_online``), the metric, the paper's
 Table 1 point (evaluated first), the budget and the per-trial resources. The file's layout is the
 :class:`SpaceFile` schema, read through :func:`sct.config_io.coerce_dataclass`: a bad file raises ``UserError``
-naming the file, the key and the value before Ray starts (issue 3, §1).
+naming the file, the key and the value before Ray starts.
 """
 
 from __future__ import annotations
@@ -175,6 +175,7 @@ class SearchSpace:
     budget: dict[str, int] = field(default_factory=dict)
     resources: dict[str, float] = field(default_factory=dict)
     estimate: Estimate = field(default_factory=Estimate)
+    sources: tuple[str, ...] = ()  # where each point came from (sct.tune.plan.warm_starts); empty: the file
 
     def base_config(self, overrides: dict[str, Any] | None = None) -> SCTConfig:
         """Size preset < the file's ``base`` < ``overrides`` (``--set`` and path options)."""

@@ -3,50 +3,46 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 from pathlib import Path
 
 from sct import cli
 from sct.config import SCTConfig
-from sct.config_io import config_to_dict, flatten
+from sct.config_io import flatten
 from sct.data import paper_data
 from sct.data.paper_data import PAPER_DATA
 from sct.errors import UserError
 from sct.inputs import model_size, resolve_inputs
-from sct.tune import tracking
-from sct.tune.experiment import (
-    Experiment,
+from sct.tune import vocabulary as V
+from sct.tune.experiment import Experiment, fingerprint_config, locate
+from sct.tune.plan import capacity, warm_starts
+from sct.tune.plan.model_dirs import model_dirs, student_dir
+from sct.tune.plan.options import (
     base_overrides,
-    check_address,
-    check_storage,
-    check_tracking_uri,
+    describe_keep,
     describe_resources,
-    fingerprint_config,
     spec_options,
+    trial_payload,
     trial_resources,
 )
-from sct.tune.plan import capacity
-from sct.tune.plan.spaces import Estimate, ParamSpec, SearchSpace, load_space
-from sct.tune.run.lifecycle import ExperimentSpec, OptunaPlan
-from sct.tune.run.trial import TrialPayload
-
-SMOKE_QUEUE_SIZES = (64, 128, 256)
-
-
-def smoke_space(space: SearchSpace) -> SearchSpace:
-    """A tiny k range and 2 trials: the set-up checked in minutes on 2 CPU cores."""
-    params = tuple(
-        ParamSpec(p.key, "categorical", values=SMOKE_QUEUE_SIZES) if p.key == "method.queue_size" else p
-        for p in space.params
-    )
-    points = tuple({**p, "method.queue_size": 128} if "method.queue_size" in p else p for p in space.points)
-    budget = space.budget | {"num_samples": 2, "max_concurrent": 2, "grace_evals": 2}
-    return dataclasses.replace(space, params=params, points=points, budget=budget, estimate=Estimate())
+from sct.tune.plan.smoke import smoke_space
+from sct.tune.plan.spaces import Estimate, SearchSpace, load_space
+from sct.tune.plan.spec import ExperimentSpec, OptunaPlan
 
 
 def experiment_name(args: argparse.Namespace, space: SearchSpace) -> str:
     return args.experiment or f"sweep-{space.size or space.path.stem}" + ("-smoke" if args.smoke else "")
+
+
+def model_override(args: argparse.Namespace, space: SearchSpace, storage: Path) -> dict[str, str]:
+    """``model.name`` from ``--model-dir SIZE=DIR`` for this space's size (nothing without the flag)."""
+    size = space.size or space.path.stem
+    dirs = model_dirs(getattr(args, "model_dir", None), [size])
+    if size not in dirs:
+        return {}
+    if "model.name" in cli.config_overrides(args):
+        raise UserError(f"--model-dir {size}=... and --set model.name=...: pass one of them")
+    return {"model.name": str(student_dir(size, dirs[size], storage))}
 
 
 def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
@@ -54,9 +50,8 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
     space = load_space(args.space)
     if args.smoke:
         space = smoke_space(space)
-    storage = check_storage(Path(args.storage))
-    check_address(args.address)
-    overrides = base_overrides(args, storage)
+    storage, tracking_uri = locate(args.storage, args.address, args.tracking_uri)
+    overrides = base_overrides(args, storage) | model_override(args, space, storage)
     searched = sorted(set(cli.config_overrides(args)) & {p.key for p in space.params})
     if searched:
         raise UserError(
@@ -68,28 +63,25 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         space.base_config(overrides | point)
     num_samples = args.num_samples or space.budget["num_samples"]
     fingerprint = {
-        "kind": "sweep",
+        "kind": V.SWEEP,
         "space": {p.key: p.describe() for p in space.params},
         "points": [dict(p) for p in space.points],
         "base": fingerprint_config(cfg),
         "num_samples": num_samples,
         "budget": space.budget,
     }
-    tracking_uri = args.tracking_uri or tracking.default_tracking_uri(storage)
-    check_tracking_uri(tracking_uri)
     exp = Experiment(experiment_name(args, space), storage, tracking_uri, fingerprint)
+    others = warm_starts.other_sizes(space.size, args.smoke) + getattr(args, "study_experiments", [])
+    others = others if getattr(args, "warm_start", False) else []
+    found = warm_starts.gather(tracking_uri, list(getattr(args, "warm_start_from", None) or []), others)
     if not args.dry_run:
         exp.open(args.resume)
+    space = warm_starts.seeded_space(space, exp.state, found)  # a resumed sweep: the points it started with
+    if not args.dry_run:
+        exp.save()
     resources = trial_resources(space.resources, args)
     size = model_size(cfg.model.name) or "custom"  # the shape trained, whatever the file's size says
-    payload = TrialPayload(
-        base=config_to_dict(cfg),
-        kind="sweep",
-        trials_root=str(exp.trials_root),
-        size=size,
-        train_fn=args.trainer,
-        cpus=resources["cpu"],
-    )
+    payload = trial_payload(exp, V.SWEEP, cfg, size, resources)
     keys = [p.key for p in space.params]
     spec = ExperimentSpec(
         experiment=exp,
@@ -98,7 +90,7 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, SCTConfig]:
         resources=resources,
         num_samples=num_samples,
         max_concurrent=args.max_concurrent or space.budget["max_concurrent"],
-        tags={"sct.kind": "sweep", "sct.size": str(size), "sct.space_keys": ",".join(keys)},
+        tags={V.KIND: V.SWEEP, V.SIZE: str(size), V.SPACE_KEYS: ",".join(keys)},
         address=args.address,
         **spec_options(args),
     )
@@ -130,8 +122,8 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
     print(f"search space ({space.path}):")
     for p in space.params:
         print(f"  {p.key}: {p.describe()}")
-    for point in space.points:
-        print(f"  first trial (points_to_evaluate): {point}")
+    for point, source in zip(space.points, space.sources or ["points_to_evaluate"] * len(space.points), strict=True):
+        print(f"  warm start ({source}): {point}")
     print(
         f"metric: {space.metric} (max); ASHA grace {space.budget['grace_evals']} evals, "
         f"reduction {space.budget['reduction_factor']}"
@@ -140,6 +132,7 @@ def print_plan(spec: ExperimentSpec, cfg: SCTConfig) -> None:
     for line in capacity.describe_check(spec.resources, spec.address):
         print(line)
     print(time_estimate(space.estimate, spec.num_samples, spec.max_concurrent, space.path))
+    print(describe_keep(spec.keep_models))
     print(f"experiment dir: {exp.path}")
     print(f"tracking uri: {exp.tracking_uri}")
     for key in ("model.name", "data.train", "data.cache_dir", "eval.sts_dir", "distill.teacher"):

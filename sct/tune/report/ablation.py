@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sct.config import STS_TASKS
+from sct.errors import UserError
+from sct.tune import vocabulary as V
 from sct.tune.report.stats import PairedDelta, Summary, paired_delta, summarize
 
 Table = list[dict[str, Any]]
@@ -69,7 +71,7 @@ def seed_scores(runs: list[Any], metric: str) -> dict[str, dict[str, float]]:
         value = metric_value(run, metric)
         if value is not None:
             tags = run.data.tags
-            out.setdefault(tags.get("sct.variant", "?"), {})[tags.get("sct.seed", run.info.run_id)] = value
+            out.setdefault(tags.get(V.VARIANT, "?"), {})[tags.get(V.SEED, run.info.run_id)] = value
     return out
 
 
@@ -155,7 +157,7 @@ def _number(text: str | None) -> float | None:
 
 def skipped_rows(parent: Any) -> dict[str, str]:
     """Rows the driver did not run (``--skip-unavailable``), with their reasons: parent tag ``sct.skipped``."""
-    text = parent.data.tags.get("sct.skipped", "")
+    text = parent.data.tags.get(V.SKIPPED, "")
     try:
         data = json.loads(text) if text else {}
     except json.JSONDecodeError:
@@ -166,20 +168,38 @@ def skipped_rows(parent: Any) -> dict[str, str]:
 def _is_ce_row(name: str, runs: list[Any], baseline: str) -> bool:
     """A row trained with ``method.divergence: ce`` against a baseline trained with KL."""
     divergence = {
-        r.data.tags.get("sct.variant"): r.data.params.get("method.divergence")
+        r.data.tags.get(V.VARIANT): r.data.params.get("method.divergence")
         for r in runs
         if "method.divergence" in r.data.params
     }
     return name != baseline and divergence.get(name) == "ce" and divergence.get(baseline, "kl") == "kl"
 
 
-def analyse(parent: Any, children: list[Any], paper: dict[str, float | None] | None = None) -> AblationResult:
-    """Rows in grid order (then any other variant found); Δ against the parent's ``sct.baseline`` row."""
-    order = [r for r in parent.data.tags.get("sct.rows", "").split(",") if r]
-    baseline = parent.data.tags.get("sct.baseline", order[0] if order else "")
+def analyse_parent(parent: Any, children: list[Any], paper: dict[str, float | None] | None = None) -> AblationResult:
+    """:func:`analyse` with the rows, baseline and skipped rows the parent run's tags record."""
+    order = [r for r in parent.data.tags.get(V.ROWS, "").split(",") if r]
+    baseline = parent.data.tags.get(V.BASELINE, order[0] if order else "")
+    tags = parent.data.tags
+    return analyse(
+        children, order, baseline, paper, skipped_rows(parent), size=tags.get(V.SIZE, ""), grid=tags.get(V.GRID, "")
+    )
+
+
+def analyse(
+    children: list[Any],
+    order: list[str],
+    baseline: str,
+    paper: dict[str, float | None] | None = None,
+    skipped: dict[str, str] | None = None,
+    *,
+    size: str = "",
+    grid: str = "",
+) -> AblationResult:
+    """Rows in grid ``order`` (then any other variant found); Δ against the ``baseline`` row. ``size`` and
+    ``grid`` (the model's paper size and the grid's name) say why a row has no paper Δ."""
     score = choose_score(children)
     scores = seed_scores(children, score.metric)
-    tag_delta = {r.data.tags.get("sct.variant"): _number(r.data.tags.get("sct.paper_delta")) for r in children}
+    tag_delta = {r.data.tags.get(V.VARIANT): _number(r.data.tags.get(V.PAPER_DELTA)) for r in children}
     base = scores.get(baseline, {})
     rows: list[RowResult] = []
     ce_rows: list[str] = []
@@ -200,10 +220,60 @@ def analyse(parent: Any, children: list[Any], paper: dict[str, float | None] | N
     ]
     if any(r.paired is not None and not r.paired.has_interval for r in rows):
         notes.append(
-            "n/a in ci95/within_noise: fewer than 2 seeds paired with the baseline, so no interval can be "
-            "given (run --seeds 2 or more)"
+            "n/a in ci95_low/ci95_high/within_noise/paper_in_ci: fewer than 2 seeds paired with the baseline, so no "
+            "interval can be given (run --seeds 2 or more)"
         )
+    notes += missing_notes(rows, baseline, score.metric, size, grid)
     notes += [CE_NOTE.format(row=name) for name in ce_rows]
-    skipped = skipped_rows(parent)
+    skipped = dict(skipped or {})
     notes += [f"skipped (not run here): {name}: {reason}" for name, reason in skipped.items()]
     return AblationResult(score, baseline, rows, skipped, notes)
+
+
+def missing_notes(rows: list[RowResult], baseline: str, metric: str, size: str, grid: str) -> list[str]:
+    """Why each other ``n/a`` of the table is one (the interval's is given beside the table's other notes)."""
+    notes = []
+    groups = {
+        f"{metric}_mean/{metric}_sd/delta": (
+            [r.name for r in rows if not r.summary.n],
+            "no finished run with this score",
+        ),
+        f"{metric}_sd": ([r.name for r in rows if r.summary.n == 1], "one seed (a standard deviation needs two)"),
+        "delta": (
+            [r.name for r in rows if r.summary.n and r.paired is not None and r.paired.delta is None],
+            f"no seed finished both in the row and in '{baseline}'",
+        ),
+    }
+    for columns, (names, why) in groups.items():
+        if names:
+            notes.append(f"n/a in {columns} of {', '.join(names)}: {why}")
+    if any(r.paired is None for r in rows):
+        notes.append(f"n/a in ci95_low/ci95_high/paper_in_ci of '{baseline}': Δ is taken against it, it has none")
+    no_paper = [r.name for r in rows if r.paper_delta is None]
+    if no_paper:
+        notes.append(
+            f"n/a in paper_delta (and paper_in_ci) of {', '.join(no_paper)}: {_no_paper_why(size, grid, no_paper)}"
+        )
+    return notes
+
+
+def _no_paper_why(size: str, grid_name: str, names: list[str]) -> str:
+    """Why the paper has no Δ for ``names``: the model has no paper size, or the grid gives none for it."""
+    from sct.presets import SIZES
+    from sct.tune.plan.grids import load_grid
+
+    if size not in SIZES:
+        return f"the model trained has none of the paper's BERT shapes (size {size or 'unknown'}): no paper Δ applies"
+    why = f"the paper gives no Δ for them at {size}"
+    try:
+        grid = load_grid(grid_name)
+        known = [name for name in names if name in {row.name for row in grid.rows}]
+        sizes = [s for s in SIZES if any(grid.paper_delta(name, s) is not None for name in known)]
+    except UserError:  # a grid file that is not one of ours: its sizes are not known here
+        return why
+    if size in sizes:  # the grid has one now: these runs were made without it
+        return f"no paper Δ was recorded with these runs at {size}"
+    if sizes:
+        return why + f" (grid {grid_name} has the paper's Δ for {', '.join(sizes)})"
+    reasons = {row.note for row in grid.rows if row.name in known}
+    return why + " nor at any size" + (f" ({reasons.pop()})" if len(reasons) == 1 else "")

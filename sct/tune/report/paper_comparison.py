@@ -17,6 +17,7 @@ from typing import Any
 from sct.config import STS_TASKS
 from sct.paper import TEACHER, paper_row
 from sct.presets import SIZES, size_overrides
+from sct.tune import vocabulary as V
 from sct.tune.report.ablation import Table, finished, metric_value
 
 AVG = "7-STS avg"
@@ -33,7 +34,7 @@ class Comparison:
 
 
 def parent_size(parent: Any) -> str | None:
-    size = parent.data.tags.get("sct.size", "")
+    size = parent.data.tags.get(V.SIZE, "")
     return size if size in SIZES else None
 
 
@@ -80,12 +81,15 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
         table.append({"task": PRINTED, "ours": "n/a", "paper": _cell(row.printed_avg), "ours_minus_paper": "n/a"})
         notes.append(
             f"† inconsistent paper row: Table 2 prints {row.printed_avg:.2f} as the 7-STS avg of SCT ({size}, {kind}), "
-            f"but its seven rows average {row.mean:.2f}; Δ is taken against {row.mean:.2f}"
+            f"but its seven rows average {row.mean:.2f}; Δ is taken against {row.mean:.2f} (the † line shows the "
+            "printed number alone: n/a in ours and ours_minus_paper)"
         )
     model = runs[0].data.params.get("model.name", "") if runs else ""
     hub_id = size_overrides(size)["model.name"] if size else ""
     if size is None:
-        notes.append("model size unknown (a custom model): the paper's numbers do not apply (n/a)")
+        notes.append("n/a in paper: model size unknown (a custom model): the paper's numbers do not apply (n/a)")
+    elif row is None:
+        notes.append(f"n/a in paper: Table 2 has no SCT {kind} row for {size}")
     if size and model and Path(model).name != hub_id.split("/")[-1]:
         notes.append(f"ours trained model.name={model}, not {hub_id}: the paper's {size} numbers are a reference only")
     if size and teacher:
@@ -93,22 +97,24 @@ def compare(runs: list[Any], size: str | None, what: str) -> Comparison:
         notes.append(f"the paper's teacher is {name} (7-STS avg {avg}); ours is {teacher}")
     if AVG not in ours:
         ran = [t for t in STS_TASKS if t in ours]
-        notes.append(f"no 7-STS average of ours: only {','.join(ran) or 'no test set'} ran")
+        missing = [t for t in STS_TASKS if t not in ours]
+        notes.append(
+            f"n/a in ours for {', '.join(missing)} and the 7-STS avg: those test sets did not run (eval.test_tasks); "
+            f"no 7-STS average of ours: only {','.join(ran) or 'no test set'} ran"
+        )
+    if any(r["ours_minus_paper"] == "n/a" for r in table):
+        notes.append("n/a in ours_minus_paper: where ours or the paper's number is n/a")
     return Comparison(f"ours vs paper ({size or 'custom model'}, {setting})", table, notes)
 
 
-def sweep_comparison(parent: Any, children: list[Any]) -> Comparison | None:
-    """The best finished trial (by best STS-B dev) against the paper; None without such a trial."""
-    done = [r for r in finished(children) if metric_value(r, "best_stsb_dev") is not None]
-    if not done:
-        return None
-    best = max(done, key=lambda r: r.data.metrics["best_stsb_dev"])
+def best_trial_comparison(parent: Any, best: Any) -> Comparison:
+    """A sweep's best trial against the paper."""
     return compare([best], parent_size(parent), f"best trial {best.info.run_name} (by best STS-B dev)")
 
 
 def baseline_comparison(parent: Any, children: list[Any], baseline: str) -> Comparison | None:
     """The grid's baseline row (mean over its finished seeds) against the paper; None when it has no run."""
-    runs = [r for r in finished(children) if r.data.tags.get("sct.variant") == baseline]
+    runs = [r for r in finished(children) if r.data.tags.get(V.VARIANT) == baseline]
     if not runs:
         return None
     return compare(runs, parent_size(parent), f"baseline row '{baseline}', mean of {len(runs)} seed(s)")

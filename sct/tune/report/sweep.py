@@ -9,12 +9,12 @@ from typing import Any
 
 from sct import metrics as M
 from sct.tune import tracking
+from sct.tune import vocabulary as V
 from sct.tune.experiment import Experiment
-from sct.tune.report import plots
-from sct.tune.report import publish as finish
-from sct.tune.report import tables as results
-from sct.tune.run.lifecycle import ExperimentSpec, GridPlan, fit
+from sct.tune.plan.spec import ExperimentSpec, GridPlan
+from sct.tune.report import plots, publish, tables
 from sct.tune.run.trial_ends import Outcome
+from sct.tune.run.tuner import fit
 
 
 def _seed_spec(spec: ExperimentSpec, best_params: dict[str, Any], seeds: int) -> ExperimentSpec:
@@ -22,7 +22,7 @@ def _seed_spec(spec: ExperimentSpec, best_params: dict[str, Any], seeds: int) ->
     base_seed = int(spec.payload.base["optim"]["seed"])
     seeds_exp = Experiment(f"{exp.name}-seeds", exp.storage, exp.tracking_uri, {}, dict(exp.state))
     payload = dataclasses.replace(
-        spec.payload, kind="seeds", rows={"best": best_params}, trials_root=str(seeds_exp.trials_root)
+        spec.payload, kind=V.SEEDS, rows={"best": best_params}, trials_root=str(seeds_exp.trials_root)
     )
     grid = GridPlan(["best"], [base_seed + i for i in range(seeds)])
     return dataclasses.replace(spec, experiment=seeds_exp, payload=payload, search=grid, num_samples=seeds)
@@ -39,10 +39,9 @@ def _log_best(spec: ExperimentSpec, outcome: Outcome) -> dict[str, Any] | None:
     tests = {k: v for k, v in best.metrics.items() if k.startswith("test_")}
     if tests:
         print("best trial on the STS test sets: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(tests.items())))
-    mlflow, parent_id = tracking.client(exp.tracking_uri), exp.state["parent_run_id"]
-    tracking.log_params(mlflow, parent_id, {f"best.{k}": v for k, v in best_params.items()})
-    tracking.log_metrics(mlflow, parent_id, {M.PRIMARY: best.metrics[M.PRIMARY], **tests}, 0)
-    finish.log_best_model(exp, best.model_dir, spec.register)
+    tracking.log_params(exp.mlflow, exp.parent_run_id, {f"best.{k}": v for k, v in best_params.items()})
+    tracking.log_metrics(exp.mlflow, exp.parent_run_id, {M.PRIMARY: best.metrics[M.PRIMARY], **tests}, 0)
+    publish.log_best_model(exp, best.model_dir, spec.register)
     return best_params
 
 
@@ -50,22 +49,23 @@ def summarise(spec: ExperimentSpec, outcome: Outcome, seeds: int) -> None:
     """Print and log everything; the seed re-runs' crashes are added to ``outcome``."""
     exp = spec.experiment
     best_params = _log_best(spec, outcome)
-    mlflow, parent_id = tracking.client(exp.tracking_uri), exp.state["parent_run_id"]
-    counts = {f"trials_{s}": outcome.count(s) for s in ("finished", "stopped", "diverged", "crashed")}
-    tracking.log_metrics(mlflow, parent_id, counts, 0)
-    children = tracking.child_runs(exp.tracking_uri, exp.state["experiment_id"], parent_id)
-    sweep_runs = [r for r in children if r.data.tags.get("sct.kind") == "sweep"]
+    counts = {f"trials_{s}": outcome.count(s) for s in (V.FINISHED, V.STOPPED, V.DIVERGED, V.CRASHED)}
+    tracking.log_metrics(exp.mlflow, exp.parent_run_id, counts, 0)
+    children = tracking.child_runs(exp.tracking_uri, exp.experiment_id, exp.parent_run_id)
+    sweep_runs = [r for r in children if r.data.tags.get(V.KIND) == V.SWEEP]
+    keys = [p.key for p in spec.search.space.params]  # type: ignore[union-attr]
+    table = tables.sweep_table(keys, sweep_runs, top=10)
     title = f"sweep {exp.name}: the top trials by best STS-B dev (Spearman x 100)"
-    finish.log_table(exp, results.sweep_table(mlflow.get_run(parent_id), sweep_runs, top=10), title=title)
+    publish.log_table(exp, table, title=title, notes=tables.sweep_notes(table))
     tasks = spec.payload.base["eval"]["test_tasks"]  # what ran, for the figures' footer
-    finish.log_plots(exp, plots.sweep_plots(exp.path / "optuna.db", exp.name, exp.path / "plots", test_tasks=tasks))
+    publish.log_plots(exp, plots.sweep_plots(exp.path / "optuna.db", exp.name, exp.path / "plots", test_tasks=tasks))
     if seeds <= 0 or best_params is None:
         return
     seed_spec = _seed_spec(spec, best_params, seeds)
     print(f"re-running the best config over {seeds} seeds")
     seed_outcome = Outcome.of(fit(seed_spec, resume=True), seeds, seed_spec.experiment)
-    outcome.trials += [t for t in seed_outcome.trials if t.status == "crashed"]
-    finish.ablation_outputs(exp, ["best"], "best", {}, kind="seeds")
+    outcome.trials += [t for t in seed_outcome.trials if t.status == V.CRASHED]
+    publish.ablation_outputs(exp, ["best"], "best", {}, kind=V.SEEDS)
 
 
 def summariser(seeds: int) -> Callable[[ExperimentSpec, Outcome], None]:

@@ -7,36 +7,22 @@ best trial, whose model is also ``<exp>/best_model``, a hard link that costs no 
 group per row (the row's best seed). Every other trial's ``model/`` is deleted; metrics, configs, the
 results tables and the MLflow runs stay. Nothing is deleted when the experiment was interrupted or a trial
 crashed (a ``--resume`` may still need them).
-
-A trial ASHA stopped early never trains again: like a finished one, it keeps its best model and drops its
-resumable state (:func:`retire`), as soon as it ended, or at the end of the experiment if its worker still
-held the directory.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
 
-from sct.checkpoint import MODEL_DIR, drop_states
-from sct.errors import UserError
-from sct.metrics import EVAL_KEYS
-from sct.storage import DirLock, disk_usage, write_json
-from sct.tune.run.trial import STOPPED_FILE
-
-if TYPE_CHECKING:  # the driver's flags import this module; the outcome module imports the driver
-    from sct.tune.run.trial_ends import Outcome, TrialEnd
-
-KeepModels = Literal["all", "best"]
-KEEP_MODELS: tuple[str, ...] = ("all", "best")
+from sct.checkpoint import MODEL_DIR
+from sct.storage import disk_usage
+from sct.tune.plan.spec import KeepModels
+from sct.tune.run.trial_ends import Outcome, TrialEnd
 
 
 def kept_trials(outcome: Outcome) -> set[str]:
     """Ids of the trials whose model ``best`` keeps: per group (ablation row, or the whole sweep) the trial
     :attr:`Outcome.best` picks, so the sweep keeps exactly the model logged as its best."""
-    from sct.tune.run.trial_ends import Outcome  # here: the outcome module imports the driver, which imports this one
-
     groups: dict[object, list[TrialEnd]] = {}
     for trial in outcome.trials:
         groups.setdefault(trial.config.get("row"), []).append(trial)
@@ -58,25 +44,3 @@ def prune_models(trials_root: Path, outcome: Outcome, keep: KeepModels) -> tuple
         shutil.rmtree(model)
         deleted, freed = deleted + 1, freed + size
     return deleted, freed
-
-
-def retire(run_dir: Path, last: dict[str, Any]) -> None:
-    """A trial the scheduler stopped: it records its last evaluation (:data:`STOPPED_FILE`; handed to Ray
-    again after Ray's state was lost, it reports that and trains no more), keeps its model and drops its
-    resumable state (:func:`drop_state`)."""
-    if run_dir.is_dir():
-        write_json(run_dir / STOPPED_FILE, {k: last[k] for k in EVAL_KEYS if k in last})
-    drop_state(run_dir)
-
-
-def drop_state(run_dir: Path) -> bool:
-    """Delete the resumable state of a trial that will not train again, once no process trains in ``run_dir``
-    (its lock is free); its model and metrics stay. False when a process still holds the directory."""
-    if not run_dir.is_dir():
-        return True
-    try:
-        with DirLock(run_dir, "trial"):
-            drop_states(run_dir)
-    except UserError:
-        return False
-    return True

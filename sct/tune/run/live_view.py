@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sct import metrics as M
-from sct.tune.run.trial import TRIAL_NUMBER
 from sct.tune.tracking.names import experiment_tag, format_value, short_key, trial_index, trial_label
+from sct.tune.vocabulary import FINISHED, TRIAL_NUMBER, trial_end
 
 DEV_KEY = M.STSB_DEV
 BEST_KEY = M.BEST_STSB_DEV
@@ -158,7 +158,7 @@ class SweepBoard:
 
     def complete(self, trial_id: str, config: dict[str, Any], last: dict[str, Any] | None, tag: str = "") -> None:
         """A trial ended without error: ``done`` if it trained to the end, ``stopped`` if ASHA cut it short."""
-        self.update(trial_id, config, "done" if (last or {}).get("done_training") else "stopped", tag=tag)
+        self.update(trial_id, config, "done" if trial_end(last) == FINISHED else "stopped", tag=tag)
 
     def render(self, now: float, max_rows: int = 20) -> str:
         rows = list(self.rows.values())

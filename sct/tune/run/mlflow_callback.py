@@ -17,8 +17,10 @@ from typing import Any
 from sct import metrics as M
 from sct.config_io import flatten
 from sct.tune import tracking
-from sct.tune.run.trial import DONE, FAILURE, FAILURE_REASON, TrialPayload, trial_config, trial_dir, trial_key
-from sct.tune.tracking import names as naming
+from sct.tune import vocabulary as V
+from sct.tune.plan.spec import TrialPayload
+from sct.tune.run.trial import trial_config, trial_dir, trial_key
+from sct.tune.tracking import names
 
 # Logged once, with the final result. Not best_stsb_dev: its final value is the last evaluation's, logged there.
 FINAL_KEYS = (M.INITIAL_STSB_DEV, M.BEST_STEP, M.TRAIN_SECONDS)
@@ -38,18 +40,15 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
         self._runs: dict[str, str] = {}  # trial id -> run id
         self._last_step: dict[str, int] = {}  # trial id -> last evaluation step logged
         self._final_logged: set[str] = set()
-        self._client: Any = None
 
     def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
         state = self.__dict__.copy()
-        state.update(_client=None, _runs={}, _last_step={}, _final_logged=set())
+        state.update(_runs={}, _last_step={}, _final_logged=set())
         return state
 
     @property
     def mlflow(self) -> Any:
-        if self._client is None:
-            self._client = tracking.client(self.uri)
-        return self._client
+        return tracking.client(self.uri)
 
     def run_id(self, trial: Any) -> str:
         """The trial's child run: cached, found by its key tag (:func:`trial_key`, the same for every attempt
@@ -59,7 +58,7 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
             return self._runs[key]
         found = self.mlflow.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.`{tracking.PARENT_TAG}` = '{self.parent_id}' and tags.`{tracking.KEY_TAG}` = '{key}'",
+            filter_string=f"tags.`{tracking.PARENT_TAG}` = '{self.parent_id}' and tags.`{V.TRIAL}` = '{key}'",
             max_results=1,
         )
         if found:
@@ -74,10 +73,19 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
             return run.info.run_id
         cfg = trial_config(trial.config)
         choices = {k: v for k, v in trial.config.items() if k != "sct"}
-        kind, tag = TrialPayload.of(trial.config).kind, naming.experiment_tag(trial)
-        name = naming.trial_run_name(kind, trial.trial_id, choices, total=self.total, experiment_tag=tag)
-        tags = {tracking.PARENT_TAG: self.parent_id, tracking.KEY_TAG: key, tracking.TRIAL_TAG: trial.trial_id}
-        tags |= {"ray.trial_name": str(trial)} | tracking.trial_tags(trial.config, cfg.optim.seed)
+        payload, tag = TrialPayload.of(trial.config), names.experiment_tag(trial)
+        name = names.trial_run_name(payload.kind, trial.trial_id, choices, total=self.total, experiment_tag=tag)
+        variant = str(trial.config.get("row", V.SWEEP))
+        tags = {tracking.PARENT_TAG: self.parent_id, V.TRIAL: key, tracking.TRIAL_TAG: trial.trial_id}
+        tags |= {"ray.trial_name": str(trial)}
+        tags |= tracking.trial_tags(
+            payload.kind,
+            variant,
+            cfg.optim.seed,
+            payload.size,
+            payload.paper_delta.get(variant),
+            trial.config.get(V.WARM_KEY),
+        )
         run = self.mlflow.create_run(self.experiment_id, run_name=name, tags=tags)
         tracking.log_params(self.mlflow, run.info.run_id, flatten(cfg))
         self._runs[key], self._last_step[key] = run.info.run_id, 0
@@ -85,9 +93,9 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         run_id, key = self.run_id(trial), trial_key(trial.config)
-        if FAILURE in result:
+        if V.FAILURE in result:
             return
-        if DONE in result:
+        if V.DONE in result:
             if key not in self._final_logged:
                 final = {k: v for k, v in result.items() if k.startswith("test_") or k in FINAL_KEYS}
                 tracking.log_metrics(self.mlflow, run_id, final, int(result.get(M.STEPS, 0)))
@@ -102,22 +110,23 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = self.run_id(trial)
         last = trial.last_result or {}
-        if FAILURE in last:
-            self.fail(run_id, str(last[FAILURE]), str(last.get(FAILURE_REASON, "")))
-        elif DONE in last:
+        status = V.trial_end(last)
+        if status == V.FINISHED:
             self.log_trial_files(trial, run_id)
             self.mlflow.set_terminated(run_id, "FINISHED")
-        else:
-            self.mlflow.set_tag(run_id, "sct.early_stopped", "true")
+        elif status == V.STOPPED:
+            self.mlflow.set_tag(run_id, V.EARLY_STOPPED, "true")
             self.mlflow.set_terminated(run_id, "KILLED")
+        else:
+            self.fail(run_id, status, str(last.get(V.FAILURE_REASON, "")))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.fail(self.run_id(trial), "crash", _error_text(trial))
 
     def fail(self, run_id: str, kind: str, reason: str) -> None:
         lines = [line for line in reason.strip().splitlines() if line.strip()]
-        self.mlflow.set_tag(run_id, "sct.failure", kind)
-        self.mlflow.set_tag(run_id, "sct.failure_reason", (lines[-1] if lines else kind)[:4000])
+        self.mlflow.set_tag(run_id, V.FAILURE_TAG, kind)
+        self.mlflow.set_tag(run_id, V.FAILURE_REASON_TAG, (lines[-1] if lines else kind)[:4000])
         if reason:
             self.mlflow.log_text(run_id, reason, "error.txt")
         self.mlflow.set_terminated(run_id, "FAILED")
@@ -136,11 +145,3 @@ def _error_text(trial: Any) -> str:
     if local and Path(local).is_file():
         return Path(local).read_text(encoding="utf-8", errors="replace")
     return str(trial.get_error() or "the trial process failed (see Ray's error.txt of the trial)")
-
-
-def close_dangling(uri: str, experiment_id: str, parent_id: str) -> None:
-    """After ``fit``: no child run stays RUNNING (an interrupted trial's run is KILLED until it resumes)."""
-    mlflow = tracking.client(uri)
-    for run in tracking.child_runs(uri, experiment_id, parent_id):
-        if run.info.status == "RUNNING":
-            mlflow.set_terminated(run.info.run_id, "KILLED")

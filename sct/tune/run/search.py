@@ -35,7 +35,9 @@ from ray.tune.search import Searcher
 from sct.metrics import PRIMARY, STEP
 from sct.storage import read_json, write_json
 from sct.tune.plan.spaces import SearchSpace
-from sct.tune.run.trial import DONE, FAILURE, TRIAL_NUMBER, trial_dir, trial_key
+from sct.tune.plan.warm_starts import WARM_ATTR, WARM_KEY
+from sct.tune.run.trial import trial_dir, trial_key
+from sct.tune.vocabulary import FAILURE, FINISHED, STOPPED, TRIAL_NUMBER, trial_end
 
 MAX_EVALS = 100_000  # ASHA's ceiling, in evaluations; trials end on their own budget first
 RUNGS_FILE = "asha.json"
@@ -71,6 +73,7 @@ class SweepSearch(Searcher):
         super().__init__(metric=PRIMARY, mode="max")
         self.distributions = space.optuna_space()
         self.points = [dict(p) for p in space.points]
+        self.sources = list(space.sources) or [""] * len(self.points)  # sct.tune.plan.warm_starts
         self.url, self.name, self.seed = f"sqlite:///{db}", name, seed
         self.num_samples, self.max_concurrent = num_samples, max_concurrent
         self.numbers: dict[str, int] = {}  # Ray trial id -> study trial number
@@ -91,8 +94,10 @@ class SweepSearch(Searcher):
                 direction="maximize",
                 load_if_exists=True,
             )
-            for point in self.points:  # idempotent: a restarted driver does not enqueue them twice
-                self._study.enqueue_trial(point, skip_if_exists=True)
+            sources = getattr(self, "sources", None) or [""] * len(self.points)  # pickled before warm starts
+            for point, source in zip(self.points, sources, strict=True):  # idempotent: a restarted driver
+                attrs = {WARM_ATTR: source} if source else None  # does not enqueue them twice
+                self._study.enqueue_trial(point, user_attrs=attrs, skip_if_exists=True)
             if self._study.metric_names != [PRIMARY]:  # optuna-dashboard's axis, not "Objective 0"
                 with warnings.catch_warnings():  # experimental in Optuna 5: a deliberate use
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -143,7 +148,8 @@ class SweepSearch(Searcher):
         else:
             return None
         self.numbers[trial_id], self.live = number, self.live + 1
-        return {**self._params(number), TRIAL_NUMBER: number}
+        source = self.study.get_trials(deepcopy=False)[number].user_attrs.get(WARM_ATTR)
+        return {**self._params(number), TRIAL_NUMBER: number, **({WARM_KEY: source} if source else {})}
 
     def _next_point(self, trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
         """The point TPE chooses for the next trial, drawn on an in-memory copy of the study. ``ask`` writes a
@@ -177,12 +183,13 @@ class SweepSearch(Searcher):
         """Close study trial ``number`` (once): COMPLETE with its score, FAIL, or PRUNED (stopped by ASHA)."""
         if number in self.closed:
             return
-        if error or FAILURE in result:
-            self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-        elif DONE in result and PRIMARY in result:
+        status = trial_end(result, error)
+        if status == FINISHED and PRIMARY in result:
             self.study.tell(number, float(result[PRIMARY]), skip_if_finished=True)
-        else:
+        elif status in (FINISHED, STOPPED):
             self.study.tell(number, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
+        else:
+            self.study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
         self.closed.add(number)
 
     def save(self, checkpoint_path: str) -> None:

@@ -20,40 +20,18 @@ from __future__ import annotations
 import importlib
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sct import metrics as M
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, config_from_dict
+from sct.inputs import inputs_key, mark_resolved
+from sct.tune.plan.spec import TrialPayload
+from sct.tune.tracking.names import trial_label
+from sct.tune.vocabulary import DIVERGED, DONE, FAILURE, FAILURE_REASON, INVALID, TRIAL_NUMBER
 
-FAILURE = "sct_failure"  # result key: "diverged" or "invalid", with the reason under FAILURE_REASON
-FAILURE_REASON = "sct_failure_reason"
-DONE = "done_training"  # result key of the final result of a trial that trained to its end
-TRIAL_NUMBER = "trial"  # config key: a sweep trial's number in the Optuna study (set by the searcher)
 STOPPED_FILE = "stopped.json"  # in a trial's directory: its last evaluation, once the scheduler stopped it
-
-
-@dataclass(frozen=True)
-class TrialPayload:
-    """What every trial of an experiment reads (one typed object instead of a dict of magic keys)."""
-
-    base: dict[str, Any]  # the resolved base config, nested, all paths absolute
-    kind: str  # "sweep" | "ablation" | "seeds"
-    trials_root: str  # <storage>/<experiment>/trials
-    size: str | None = None
-    train_fn: str = "sct.trainer:train"
-    cpus: float = 1.0
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # grid row -> flat overrides
-    paper_delta: dict[str, float | None] = field(default_factory=dict)
-
-    def to_config(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def of(cls, config: dict[str, Any]) -> TrialPayload:
-        return cls(**config["sct"])
 
 
 def trial_overrides(config: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +48,6 @@ def trial_overrides(config: dict[str, Any]) -> dict[str, Any]:
 def trial_key(config: dict[str, Any]) -> str:
     """The trial's name in its experiment, the same for every attempt, driver and Ray session: ``t03`` for the
     sweep's study trial 3, ``<row>-s<seed>`` for a grid cell. It names the trial's directory and MLflow run."""
-    from sct.tune.tracking.names import trial_label
-
     if TRIAL_NUMBER in config:
         return trial_label(int(config[TRIAL_NUMBER]))
     return f"{config['row']}-s{int(config['seed'])}"
@@ -82,10 +58,14 @@ def trial_dir(config: dict[str, Any]) -> Path:
 
 
 def trial_config(config: dict[str, Any]) -> SCTConfig:
-    """The resolved config of one trial, writing into its directory under the experiment."""
-    cfg = config_from_dict(TrialPayload.of(config).base, "sct_base")
-    cfg = apply_overrides(cfg, trial_overrides(config), "trial")
-    return apply_overrides(cfg, {"run.output_dir": str(trial_dir(config))}, "trial")
+    """The resolved config of one trial, writing into its directory under the experiment.
+
+    The base was resolved by the driver: a trial that changes none of its inputs is marked resolved, so
+    ``train`` does not resolve and check them again; one that does (a grid row's teacher) is resolved there."""
+    base = config_from_dict(TrialPayload.of(config).base, "sct_base")
+    cfg = apply_overrides(base, trial_overrides(config), "trial")
+    cfg = apply_overrides(cfg, {"run.output_dir": str(trial_dir(config))}, "trial")
+    return mark_resolved(cfg) if inputs_key(cfg) == inputs_key(base) else cfg
 
 
 def resolve_train_fn(spec: str) -> Callable[..., dict[str, float]]:
@@ -127,9 +107,9 @@ def sct_trainable(config: dict[str, Any]) -> None:
         cfg = trial_config(config)
         result = train(cfg, report, resume=resume, overwrite=True, show_progress=False)  # Ray logs: no bars
     except FloatingPointError as err:
-        tune.report({FAILURE: "diverged", FAILURE_REASON: str(err)})
+        tune.report({FAILURE: DIVERGED, FAILURE_REASON: str(err)})
         return
     except UserError as err:
-        tune.report({FAILURE: "invalid", FAILURE_REASON: str(err)})
+        tune.report({FAILURE: INVALID, FAILURE_REASON: str(err)})
         return
     tune.report({**result, DONE: 1.0})

@@ -1,12 +1,14 @@
-"""What a finished ``Tuner.fit`` produced, read from the ``ResultGrid`` alone: who finished, failed, stopped.
+"""How the trials of a finished ``Tuner.fit`` ended, read from the ``ResultGrid``: who finished, failed, stopped.
 
-The run was *interrupted* (Ctrl-C, SIGUSR1) when a trial never reached a terminal state: :func:`end_log`
-records each trial (by key) that completed or errored (``trials_ended.txt``, kept across resumes), since Ray marks
-every live trial TERMINATED while shutting down and the grid alone cannot tell.
+Each trial's status is :func:`sct.tune.vocabulary.trial_end` of its last result; only a finished trial can be
+the best (:func:`sct.tune.vocabulary.best`). The run was *interrupted* (Ctrl-C, SIGUSR1) when a trial never
+reached a terminal state: :func:`end_log` records each trial (by key) that completed or errored
+(``trials_ended.txt``, kept across resumes), since Ray marks every live trial TERMINATED while shutting down
+and the grid alone cannot tell.
 
-A trial *finished* when its last result carries ``done_training``; it *diverged*/was *invalid* when it carries
-``sct_failure`` (a result of the experiment, not a crash); it *crashed* when Ray reports an error after its
-retries; otherwise the scheduler stopped it early. Only a finished trial can be the best.
+A trial the scheduler stopped never trains again: like a finished one, it keeps its best model and drops its
+resumable state (:func:`retire`), as soon as it ended, or at the end of the experiment if its worker still
+held the directory (:func:`drop_state`).
 """
 
 from __future__ import annotations
@@ -16,18 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sct.checkpoint import MODEL_DIR
-from sct.metrics import PRIMARY
+from sct.checkpoint import MODEL_DIR, drop_states
+from sct.errors import UserError
+from sct.metrics import EVAL_KEYS
+from sct.storage import DirLock, write_json
 from sct.tune.experiment import Experiment
-from sct.tune.run.keep_models import retire
-from sct.tune.run.trial import DONE, FAILURE, FAILURE_REASON, trial_dir, trial_key
+from sct.tune.run.trial import STOPPED_FILE, trial_dir, trial_key
+from sct.tune.vocabulary import CRASHED, FAILURE_REASON, FAILURES, FINISHED, STATUSES, STOPPED, best, trial_end
 
 ENDED_FILE = "trials_ended.txt"
 
 
 def end_log(exp: Experiment) -> Any:
     """A Tune callback for every trial that reached a terminal state (completed or errored): its key is
-    appended to ``trials_ended.txt``; one the scheduler stopped is retired (:func:`sct.tune.run.keep_models.retire`)."""
+    appended to ``trials_ended.txt``; one the scheduler stopped is retired (:func:`retire`)."""
     from ray.tune import Callback
 
     class EndLog(Callback):
@@ -41,7 +45,7 @@ def end_log(exp: Experiment) -> Any:
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._log(trial)
             last = trial.last_result or {}
-            if DONE not in last and FAILURE not in last:  # stopped early: it never trains again
+            if trial_end(last) == STOPPED:  # it never trains again
                 retire(trial_dir(trial.config), last)
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -55,14 +59,41 @@ def ended_trials(exp: Experiment) -> set[str]:
     return set(path.read_text(encoding="utf-8").split()) if path.is_file() else set()
 
 
+def retire(run_dir: Path, last: dict[str, Any]) -> None:
+    """A trial the scheduler stopped: it records its last evaluation (:data:`STOPPED_FILE`; handed to Ray
+    again after Ray's state was lost, it reports that and trains no more), keeps its model and drops its
+    resumable state (:func:`drop_state`)."""
+    if run_dir.is_dir():
+        write_json(run_dir / STOPPED_FILE, {k: last[k] for k in EVAL_KEYS if k in last})
+    drop_state(run_dir)
+
+
+def drop_state(run_dir: Path) -> bool:
+    """Delete the resumable state of a trial that will not train again, once no process trains in ``run_dir``
+    (its lock is free); its model and metrics stay. False when a process still holds the directory."""
+    if not run_dir.is_dir():
+        return True
+    try:
+        with DirLock(run_dir, "trial"):
+            drop_states(run_dir)
+    except UserError:
+        return False
+    return True
+
+
 @dataclass
 class TrialEnd:
     trial_id: str  # the trial's key (sct.tune.run.trial.trial_key): its directory's name
-    status: str  # finished | diverged | invalid | crashed | stopped
+    status: str  # one of sct.tune.vocabulary.STATUSES
     metrics: dict[str, Any]
     config: dict[str, Any]
     reason: str = ""
     model_dir: Path | None = None
+
+
+def _last_line(text: str, default: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else default
 
 
 @dataclass
@@ -77,17 +108,14 @@ class Outcome:
             metrics = dict(result.metrics or {})
             # a trial that never reported has no config here: it never ended, so Ray's name for it will do
             trial_id = trial_key(result.config) if result.config else Path(result.path).name
-            if result.error is not None:
-                lines = [line for line in str(result.error).strip().splitlines() if line.strip()]
-                end = TrialEnd(trial_id, "crashed", metrics, result.config, lines[-1] if lines else "error")
-            elif FAILURE in metrics:
-                end = TrialEnd(trial_id, str(metrics[FAILURE]), metrics, result.config, str(metrics[FAILURE_REASON]))
-            elif DONE in metrics:
-                end = TrialEnd(
-                    trial_id, "finished", metrics, result.config, model_dir=exp.trials_root / trial_id / MODEL_DIR
-                )
-            else:
-                end = TrialEnd(trial_id, "stopped", metrics, result.config)
+            status = trial_end(metrics, error=result.error is not None)
+            end = TrialEnd(trial_id, status, metrics, result.config)
+            if status == CRASHED:
+                end.reason = _last_line(str(result.error), "error")
+            elif status in FAILURES:
+                end.reason = str(metrics[FAILURE_REASON])
+            elif status == FINISHED:
+                end.model_dir = exp.trials_root / trial_id / MODEL_DIR
             trials.append(end)
         ended = ended_trials(exp)
         return cls(trials, interrupted=any(t.trial_id not in ended for t in trials) or len(grid) < num_samples)
@@ -97,24 +125,22 @@ class Outcome:
 
     @property
     def crashed(self) -> bool:
-        return self.count("crashed") > 0
+        return self.count(CRASHED) > 0
 
     @property
     def best(self) -> TrialEnd | None:
-        finished = [t for t in self.trials if t.status == "finished" and PRIMARY in t.metrics]
-        return max(finished, key=lambda t: t.metrics[PRIMARY], default=None)
+        return best(self.trials, lambda t: t.metrics, lambda t: t.status == FINISHED)
 
     def describe(self) -> str:
-        statuses = ("finished", "stopped", "diverged", "invalid", "crashed")
-        parts = [f"{self.count(s)} {s}" for s in statuses if self.count(s)]
+        parts = [f"{self.count(s)} {s}" for s in STATUSES if self.count(s)]
         return f"{len(self.trials)} trials: " + (", ".join(parts) or "none ended")
 
     def print(self) -> None:
         """One line of counts; each diverged/invalid trial (results) and each crash (stderr) with its reason."""
         print(self.describe())
         for trial in self.trials:
-            if trial.status in ("diverged", "invalid", "crashed"):
-                stream = sys.stderr if trial.status == "crashed" else sys.stdout
+            if trial.status in FAILURES:
+                stream = sys.stderr if trial.status == CRASHED else sys.stdout
                 print(f"trial {trial.trial_id} {trial.status.upper()}: {trial.reason}", file=stream)
         if self.crashed:
-            print(f"{self.count('crashed')} trial(s) crashed", file=sys.stderr)
+            print(f"{self.count(CRASHED)} trial(s) crashed", file=sys.stderr)

@@ -1,6 +1,11 @@
 """MLflow for sweeps and ablations: one parent run per experiment, one child run per trial, one writer.
 
-The driver is the only process that writes to MLflow: :class:`MlflowTrials` is a Ray Tune callback that
+This package is the only ``sct`` code that imports MLflow (with the Tune callback that writes the trials'
+runs): the store here, run names in :mod:`~sct.tune.tracking.names`, the logged model in
+:mod:`~sct.tune.tracking.model`; tag names are :mod:`sct.tune.vocabulary`'s.
+
+The driver is the only process that writes to MLflow: :class:`~sct.tune.run.mlflow_callback.MlflowTrials` is a
+Ray Tune callback that
 turns each trial's results into its child run (tag ``mlflow.parentRunId``). Trials never need to reach the
 tracking store, a sqlite file has one writer per experiment, and logging is exactly-once: a trial's run is
 found again by its key (after a retry, a driver restart or a new Ray session) and only evaluation steps after the last
@@ -17,12 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sct.tune.run.trial import TrialPayload
+from sct.tune import vocabulary as V
+from sct.tune.tracking.names import experiment_tags
 
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_TAG = "ray.trial_id"  # the Ray trial id of the run's first attempt (informational)
-INSTANCE_TAG = "sct.instance"  # a parent run's experiment instance (sct_experiment.json): finds it again
-KEY_TAG = "sct.trial"  # the trial's name in its experiment (sct.tune.run.trial.trial_key): finds its run again
+PARENT_FILTER = f"tags.`{V.ROLE}` = '{V.PARENT_ROLE}'"
 
 
 def default_tracking_uri(storage: Path) -> str:
@@ -30,7 +35,9 @@ def default_tracking_uri(storage: Path) -> str:
     return f"sqlite:///{Path(storage).resolve() / 'mlflow.db'}"
 
 
+@functools.cache
 def client(uri: str) -> Any:
+    """The one MLflow client of this process for the store at ``uri``."""
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=uri)
@@ -65,8 +72,6 @@ def library_versions() -> dict[str, str]:
 
 def ensure_experiment(uri: str, name: str, artifact_root: Path | None = None) -> str:
     """The id of experiment ``name``; a new one is a model-training experiment with an absolute artifact root."""
-    from sct.tune.tracking.names import experiment_tags
-
     mlflow = client(uri)
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
@@ -77,14 +82,14 @@ def ensure_experiment(uri: str, name: str, artifact_root: Path | None = None) ->
 
 def start_parent(uri: str, experiment_id: str, name: str, tags: dict[str, str]) -> str:
     """Create the driver's parent run (status RUNNING) and return its id."""
-    run = client(uri).create_run(experiment_id, run_name=name, tags={"sct.role": "parent", **tags})
+    run = client(uri).create_run(experiment_id, run_name=name, tags={V.ROLE: V.PARENT_ROLE, **tags})
     return run.info.run_id
 
 
 def find_parent(uri: str, experiment_id: str, tags: dict[str, str]) -> str | None:
     """The id of the parent run carrying ``tags`` (any status), or None."""
     condition = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
-    runs = client(uri).search_runs([experiment_id], filter_string=f"tags.`sct.role` = 'parent' and {condition}")
+    runs = client(uri).search_runs([experiment_id], filter_string=f"{PARENT_FILTER} and {condition}")
     return runs[0].info.run_id if runs else None
 
 
@@ -99,6 +104,21 @@ def child_runs(uri: str, experiment_id: str, parent_id: str) -> list[Any]:
     return list(runs)
 
 
+def latest_parent(uri: str, experiment_id: str) -> Any | None:
+    """The newest parent run of the experiment, or None."""
+    runs = client(uri).search_runs(
+        [experiment_id], filter_string=PARENT_FILTER, order_by=["attributes.start_time DESC"], max_results=1
+    )
+    return runs[0] if runs else None
+
+
+def close_dangling(uri: str, experiment_id: str, parent_id: str) -> None:
+    """After ``fit``: no child run stays RUNNING (an interrupted trial's run is KILLED until it resumes)."""
+    for run in child_runs(uri, experiment_id, parent_id):
+        if run.info.status == "RUNNING":
+            client(uri).set_terminated(run.info.run_id, "KILLED")
+
+
 def log_metrics(mlflow: Any, run_id: str, metrics: dict[str, Any], step: int) -> None:
     """One batch at ``step``; the objective first: MLflow lists a run's metrics in the order they were first
     logged, and its compare page plots the first one in its parallel coordinates."""
@@ -109,8 +129,8 @@ def log_metrics(mlflow: Any, run_id: str, metrics: dict[str, Any], step: int) ->
     now = int(time.time() * 1000)
     ordered = sorted(metrics.items(), key=lambda item: item[0] != PRIMARY)  # stable: the rest as given
     items = [Metric(k, float(v), now, int(step)) for k, v in ordered if isinstance(v, (int, float))]
-    if items:
-        mlflow.log_batch(run_id, metrics=items)
+    for start in range(0, len(items), 1000):  # MLflow's limit per batch
+        mlflow.log_batch(run_id, metrics=items[start : start + 1000])
 
 
 def log_params(mlflow: Any, run_id: str, params: dict[str, Any]) -> None:
@@ -121,15 +141,24 @@ def log_params(mlflow: Any, run_id: str, params: dict[str, Any]) -> None:
         mlflow.log_batch(run_id, params=items[start : start + 100])
 
 
-def trial_tags(config: dict[str, Any], seed: int) -> dict[str, str]:
-    payload = TrialPayload.of(config)
-    variant = str(config.get("row", "sweep"))
-    delta = payload.paper_delta.get(variant)
+def log_tags(mlflow: Any, run_id: str, tags: dict[str, str]) -> None:
+    from mlflow.entities import RunTag
+
+    mlflow.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+
+def trial_tags(
+    kind: str, variant: str, seed: int, size: str | None, paper_delta: float | None, warm_start: str | None = None
+) -> dict[str, str]:
+    """A child run's tags: what it is (kind, grid row or "sweep", seed, size, the paper's Δ, where a warm
+    start's point came from) and what ran it."""
+    warm = {V.WARM_START: str(warm_start)} if warm_start else {}
     return {
-        "sct.kind": payload.kind,
-        "sct.variant": variant,
-        "sct.seed": str(seed),
-        "sct.size": str(payload.size or "custom"),
-        "sct.paper_delta": "" if delta is None else f"{delta:g}",
+        V.KIND: kind,
+        V.VARIANT: variant,
+        V.SEED: str(seed),
+        V.SIZE: str(size or "custom"),
+        V.PAPER_DELTA: "" if paper_delta is None else f"{paper_delta:g}",
         "git.commit": git_commit(),
+        **warm,
     } | library_versions()

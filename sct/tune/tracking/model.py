@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sct.errors import UserError
+from sct.tune.tracking import client as store_client
 
 ARTIFACT_KEY = "model_dir"
 MODEL_NAME = "sentence_encoder"
@@ -111,10 +112,17 @@ def _no_pickle_note(record: logging.LogRecord) -> bool:
 
 
 def _embedding_dim(model_dir: Path) -> int:
-    from sct.encoder import SentenceEncoder
+    """The model's output width, read from its config files (as :attr:`sct.encoder.SentenceEncoder.dim` is
+    defined: the Dense's out_features, else the backbone's hidden size), without loading its weights."""
+    from transformers import AutoConfig
 
-    encoder, _ = SentenceEncoder.from_pretrained(str(model_dir))
-    return int(encoder.dim)
+    from sct import st_format
+
+    modules = st_format.read_json(model_dir, "modules.json")
+    sub, dense = st_format.parse_modules(modules, str(model_dir)) if modules is not None else ("", None)
+    if dense is not None:
+        return int(st_format.read_json(model_dir / dense, "config.json")["out_features"])  # type: ignore[index]
+    return int(AutoConfig.from_pretrained(str(model_dir / sub)).hidden_size)
 
 
 def log_sentence_model(
@@ -135,12 +143,11 @@ def log_sentence_model(
     import mlflow.pyfunc
     from mlflow.entities import LoggedModelStatus
     from mlflow.models import Model
-    from mlflow.tracking import MlflowClient
 
     directory = Path(model_dir).resolve()
     if not (directory / "modules.json").is_file() and not (directory / "config.json").is_file():
         raise UserError(f"model directory {directory}: no modules.json or config.json; pass an exported SCT model")
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = store_client(tracking_uri)
     run = client.get_run(run_id)
     # Created here, in the run's experiment: Model.log alone files it under the *active* experiment (Default).
     logged = client.create_logged_model(

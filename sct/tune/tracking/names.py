@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sct.tune.run.trial import TRIAL_NUMBER
+from sct.tune.vocabulary import ABLATION, SEEDS, SWEEP, TRIAL_NUMBER
 
 # Short labels of the searched flat config keys; any other key is labelled by its last component.
 SHORT_KEYS: dict[str, str] = {
@@ -117,11 +117,6 @@ def ablation_run_name(row: str, seed: int) -> str:
     return f"{row} s={int(seed)}"
 
 
-def seeds_run_name(seed: int, row: str = "best") -> str:
-    """A seed re-run of a sweep's best config: ``best s=44``."""
-    return ablation_run_name(row, seed)
-
-
 def trial_run_name(
     kind: str, trial_id: str, choices: Mapping[str, Any], *, total: int | None = None, experiment_tag: str = ""
 ) -> str:
@@ -132,23 +127,18 @@ def trial_run_name(
     its number in the Optuna study (``trial``), else its creation order (:func:`trial_index`, from ``trial_id``
     or the trial's ``experiment_tag``).
     """
-    if kind == "sweep":
+    if kind == SWEEP:
         number = choices.get(TRIAL_NUMBER)  # the study's trial number, set by the searcher
         index = int(number) if number is not None else trial_index(trial_id, experiment_tag)
         values = {k: v for k, v in choices.items() if "." in k}
         return (
             sweep_run_name(index, values, total=total) if index is not None else f"{trial_id} {format_values(values)}"
         )
-    if kind in ("ablation", "seeds"):
+    if kind in (ABLATION, SEEDS):
         if "row" not in choices or "seed" not in choices:
             raise ValueError(f"{kind} trial: its config needs 'row' and 'seed', got keys {sorted(choices)}")
         return ablation_run_name(str(choices["row"]), int(choices["seed"]))
     raise ValueError(f"unknown trial kind {kind!r}: expected 'sweep', 'ablation' or 'seeds'")
-
-
-def parent_run_name(experiment: str) -> str:
-    """The parent run carries the experiment's name: one parent per experiment."""
-    return experiment
 
 
 def experiment_tags() -> dict[str, str]:

@@ -41,7 +41,7 @@ def test_ablate_dry_run_flags_rows_that_would_train_on_identical_views(tmp_path,
             "--set", f"model.name={tiny_model_dir}", "--set", "eval.test_tasks=[stsb]"]  # fmt: skip
     assert ablate.main(argv) == 0
     out = capsys.readouterr().out
-    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a  views (x, x)" in out
+    assert "aug_dropout: {'data.augmentation': 'dropout'}  paper Δ n/a (custom model)  views (x, x)" in out
     assert out.count("WARNING") == 1 and (
         "  WARNING: rows 'sct' and 'aug_same' would train on identical views (T(x), T′(x)) = (T(x), T(x)) of "
         f"data.train={views} with the same config otherwise: one of them measures nothing" in out

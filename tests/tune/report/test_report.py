@@ -10,7 +10,8 @@ import pytest
 
 from sct import report
 from sct.paper import DISTILL, FINETUNE, paper_row
-from sct.tune.report import ablation as ablation_results
+from sct.tune.report import from_mlflow
+from sct.tune.report.ablation import CE_NOTE
 from tests.tune.report.test_tables import OFFSETS, SCORES, ablation_store, add_child, add_parent, store, task_metrics
 
 
@@ -28,7 +29,7 @@ def test_markdown_has_title_table_notes_skipped_rows_and_paper_columns(tmp_path:
     title = out.splitlines()[0]
     assert title.startswith("ablation table4-bert-tiny (grid table4, bert-tiny): 7-STS test average (test_avg)")
     assert "| sct | 3 |" in out and "| one_seed | 1 | 71.00 | n/a | 1 | 1.00 | n/a | n/a | n/a | 0.4 | n/a |" in out
-    assert ablation_results.CE_NOTE.format(row="cross_entropy") in out
+    assert CE_NOTE.format(row="cross_entropy") in out
     assert "- skipped (not run here): aug_mlm: no masked LM: --set data.mlm_model=bert-base-uncased" in out
     base = sum(SCORES["sct"].values()) / 3
     tiny = FINETUNE["bert-tiny"]
@@ -140,3 +141,65 @@ def test_an_inconsistent_paper_row_shows_both_averages_and_delta_against_the_mea
         "† inconsistent paper row: Table 2 prints 75.55 as the 7-STS avg of SCT (bert-base, fine-tuning), "
         "but its seven rows average 76.26; Δ is taken against 76.26" in out
     )
+
+
+def unexplained_na(table: list[dict], notes: list[str]) -> list[str]:
+    """Columns of ``table`` holding an n/a that no note explains (a note ``n/a in ...`` naming the column)."""
+    columns = {key for row in table for key, value in row.items() if value == "n/a"}
+    return sorted(c for c in columns if not any(n.startswith("n/a in") and c in n.split(":")[0] for n in notes))
+
+
+def test_every_n_a_of_an_ablation_report_says_why(tmp_path: Path) -> None:
+    uri = ablation_store(tmp_path)
+    report = from_mlflow.experiment_report(uri, "table4-bert-tiny")
+    assert unexplained_na(report.table, report.notes) == []
+    assert "n/a in test_avg_mean/test_avg_sd/delta of poisoned: no finished run with this score" in report.notes
+    assert "n/a in test_avg_sd of one_seed: one seed (a standard deviation needs two)" in report.notes
+    assert "n/a in ci95_low/ci95_high/paper_in_ci of 'sct': Δ is taken against it, it has none" in report.notes
+    comparison = report.comparison
+    assert comparison is not None and unexplained_na(comparison.table, comparison.notes) == []
+
+
+@pytest.mark.parametrize(
+    ("size", "why"),
+    [
+        (
+            "bert-mini",
+            "the paper gives no Δ for them at bert-mini (grid table4 has the paper's Δ for bert-tiny, bert-small)",
+        ),
+        ("None", "the model trained has none of the paper's BERT shapes (size None): no paper Δ applies"),
+    ],
+)
+def test_a_paper_delta_missing_for_the_size_trained_is_explained(tmp_path: Path, size: str, why: str) -> None:
+    """The README's offline grid trains a BERT-Mini shape: Table 4 has no BERT-Mini column, and the note says so."""
+    uri = store(tmp_path)
+    tags = {"sct.kind": "ablation", "sct.size": size, "sct.grid": "table4", "sct.baseline": "sct"}
+    experiment_id, parent_id = add_parent(uri, "table4-x", tags | {"sct.rows": "sct,contrastive"})
+    for variant in ("sct", "contrastive"):
+        for seed in ("42", "43"):
+            child = {"sct.kind": "ablation", "sct.variant": variant, "sct.seed": seed, "sct.paper_delta": ""}
+            add_child(uri, experiment_id, parent_id, child, task_metrics(70.0 + int(seed) / 10, ("stsb",)))
+    report = from_mlflow.experiment_report(uri, "table4-x")
+    assert [row["paper_delta"] for row in report.table] == ["n/a", "n/a"]
+    assert f"n/a in paper_delta (and paper_in_ci) of sct, contrastive: {why}" in report.notes
+    assert unexplained_na(report.table, report.notes) == []
+    comparison = report.comparison
+    assert comparison is not None and unexplained_na(comparison.table, comparison.notes) == []
+    assert any(n.startswith("n/a in ours for sts12, sts13") for n in comparison.notes)
+
+
+def test_every_n_a_of_a_sweep_report_says_why(tmp_path: Path) -> None:
+    uri = store(tmp_path)
+    tags = {"sct.kind": "sweep", "sct.size": "bert-large", "sct.space_keys": "optim.lr"}
+    experiment_id, parent_id = add_parent(uri, "sweep", tags)
+    child = {"sct.kind": "sweep", "sct.variant": "sweep", "sct.seed": "42"}
+    params = {"optim.lr": "0.0003", "distill.teacher": "/models/teacher", "model.name": "/models/bert-large"}
+    add_child(uri, experiment_id, parent_id, child, task_metrics(71.0), params)
+    add_child(uri, experiment_id, parent_id, child, {"best_stsb_dev": 60.0}, params, status="KILLED")
+    report = from_mlflow.experiment_report(uri, "sweep")
+    assert [row["test_avg"] for row in report.table] == ["71.00", "n/a"]
+    assert unexplained_na(report.table, report.notes) == []
+    assert report.notes[0].startswith("n/a in test_avg of trial_sweep_42 (KILLED): a trial scores the test sets when")
+    comparison = report.comparison
+    assert comparison is not None and unexplained_na(comparison.table, comparison.notes) == []
+    assert "n/a in paper: Table 2 has no SCT distillation row for bert-large" in comparison.notes

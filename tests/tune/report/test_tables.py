@@ -17,9 +17,9 @@ from scipy import stats as scipy_stats
 from sct.config import STS_TASKS
 from sct.tune import tracking
 from sct.tune.experiment import Experiment
-from sct.tune.report import publish as finish
-from sct.tune.report import tables as results
-from sct.tune.report.ablation import CE_NOTE, analyse
+from sct.tune.report import publish
+from sct.tune.report.ablation import CE_NOTE, analyse_parent
+from sct.tune.report.from_mlflow import find_parent
 
 SEEDS = ("42", "43", "44")
 # variant -> seed -> 7-STS average; per-task scores are the average + a fixed offset per task
@@ -95,13 +95,13 @@ def expected_ci(row: str) -> tuple[float, float]:
 
 
 def load(uri: str, name: str) -> tuple[object, list]:
-    experiment_id, parent = results.find_parent(uri, name)
+    experiment_id, parent = find_parent(uri, name)
     return parent, tracking.child_runs(uri, experiment_id, parent.info.run_id)
 
 
 def test_ablation_rows_pair_by_seed_and_mark_noise(tmp_path: Path) -> None:
     uri = ablation_store(tmp_path)
-    result = analyse(*load(uri, "table4-bert-tiny"))
+    result = analyse_parent(*load(uri, "table4-bert-tiny"))
     assert result.score.metric == "test_avg" and result.score.label.startswith("7-STS test average")
     rows = {row["variant"]: row for row in result.table()}
     assert list(rows) == ["sct", "no_queue", "cross_entropy", "one_seed", "poisoned"]
@@ -125,19 +125,19 @@ def test_ablation_rows_pair_by_seed_and_mark_noise(tmp_path: Path) -> None:
 
 def test_sts_b_only_runs_are_never_called_7_sts(tmp_path: Path) -> None:
     uri = ablation_store(tmp_path, "stsb-only", tasks=("stsb",))
-    result = analyse(*load(uri, "stsb-only"))
+    result = analyse_parent(*load(uri, "stsb-only"))
     assert result.score.metric == "test_stsb" and "not a 7-STS score" in result.score.label
     assert "7-STS test average" not in " ".join(result.notes)
 
 
 def test_ablation_outputs_log_row_metrics_tables_and_plots(tmp_path: Path) -> None:
     uri = ablation_store(tmp_path)
-    experiment_id, parent = results.find_parent(uri, "table4-bert-tiny")
+    experiment_id, parent = find_parent(uri, "table4-bert-tiny")
     exp = Experiment("table4-bert-tiny", tmp_path / "runs", uri, {})
     exp.state = {"parent_run_id": parent.info.run_id, "experiment_id": experiment_id}
     paper = {"sct": 0.0, "no_queue": -1.5, "cross_entropy": None, "one_seed": 0.4, "poisoned": None}
     order = ["sct", "no_queue", "cross_entropy", "one_seed", "poisoned"]
-    table = finish.ablation_outputs(exp, order, "sct", paper, kind="ablation")
+    table = publish.ablation_outputs(exp, order, "sct", paper, kind="ablation")
     assert [row["variant"] for row in table] == order
     run = tracking.client(uri).get_run(parent.info.run_id)
     low, high = expected_ci("no_queue")
@@ -169,7 +169,7 @@ def test_queue_size_grid_draws_the_figure_4_curve(tmp_path: Path) -> None:
             add_child(uri, experiment_id, parent_id, child, {"best_stsb_dev": base + 0.1 * i})
     exp = Experiment("queue", tmp_path / "runs", uri, {})
     exp.state = {"parent_run_id": parent_id, "experiment_id": experiment_id}
-    finish.ablation_outputs(
+    publish.ablation_outputs(
         exp, ["k128", "k65536"], "k65536", {}, kind="ablation", queue_sizes={"k128": 128, "k65536": 65536}
     )
     assert (exp.path / "plots" / "queue_size.png").is_file()
@@ -188,7 +188,7 @@ def test_seed_reruns_of_a_sweep_best_config(tmp_path: Path, capsys) -> None:
     add_child(uri, experiment_id, parent_id, {"sct.kind": "sweep", "sct.variant": "sweep"}, task_metrics(60.0))
     exp = Experiment("sweep", tmp_path / "runs", uri, {})
     exp.state = {"parent_run_id": parent_id, "experiment_id": experiment_id}
-    table = finish.ablation_outputs(exp, ["best"], "best", {}, kind="seeds")
+    table = publish.ablation_outputs(exp, ["best"], "best", {}, kind="seeds")
     assert [row["variant"] for row in table] == ["best"] and "| best | 2 |" in capsys.readouterr().out
     run = tracking.client(uri).get_run(parent_id)
     assert run.data.metrics["seeds.best.mean"] == pytest.approx(70.5 + OFFSETS["stsb"])

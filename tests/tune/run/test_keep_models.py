@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
 
 from sct.metrics import PRIMARY
+from sct.tune.plan.options import spec_options
 from sct.tune.run.keep_models import kept_trials, prune_models
 from sct.tune.run.trial_ends import Outcome, TrialEnd
 
@@ -81,7 +83,7 @@ def test_a_trial_stopped_early_drops_its_state_and_keeps_its_model(tmp_path, las
 
     from sct.checkpoint import state_dirs
     from sct.tune.experiment import Experiment
-    from sct.tune.run.trial import TrialPayload
+    from sct.tune.plan.spec import TrialPayload
     from sct.tune.run.trial_ends import end_log
 
     exp = Experiment("e", tmp_path, "sqlite:///unused", {})
@@ -94,3 +96,36 @@ def test_a_trial_stopped_early_drops_its_state_and_keeps_its_model(tmp_path, las
     end_log(exp).on_trial_complete(0, [], trial)
     assert bool(state_dirs(run)) is not dropped and (run / "model" / "weights.bin").is_file()
     assert (run / "stopped.json").is_file() is dropped  # what the trial reports if Ray hands it out again
+
+
+@pytest.mark.parametrize("tool", ["sweep", "ablate"])
+@pytest.mark.parametrize(
+    ("flags", "keep"),
+    [
+        ([], "all"),
+        (["--smoke"], "best"),
+        (["--smoke", "--keep-models", "all"], "all"),
+        (["--keep-models", "best"], "best"),
+    ],
+)
+def test_a_smoke_run_keeps_the_best_model_unless_told_otherwise(tool, flags, keep) -> None:
+    """--smoke checks a set-up: its models are not worth the disk; an explicit --keep-models wins."""
+    module = importlib.import_module(f"sct.{tool}")
+    first = ["bert-tiny"] if tool == "sweep" else ["table4", "--model", "bert-tiny"]
+    args = module.build_parser().parse_args([*first, *flags])
+    assert spec_options(args)["keep_models"] == keep
+    assert "best, the default with --smoke" in " ".join(module.build_parser().format_help().split())
+
+
+def test_the_dry_run_says_which_models_a_smoke_sweep_keeps(tiny_model_dir, tmp_path, capsys) -> None:
+    from sct import sweep
+    from tests.conftest import FIXTURES
+
+    argv = ["bert-tiny", "--smoke", "--dry-run", "--storage", str(tmp_path), "--set", f"model.name={tiny_model_dir}"]
+    argv += ["--train-data", str(FIXTURES / "sentences.txt"), "--sts-dir", str(FIXTURES / "sts")]
+    assert sweep.main(argv) == 0
+    assert "trial models kept at the end: the best trial's of the sweep / of each row (--keep-models best; " in (
+        capsys.readouterr().out
+    )
+    assert sweep.main([*argv, "--keep-models", "all"]) == 0
+    assert "trial models kept at the end: every finished trial's (--keep-models all;" in capsys.readouterr().out

@@ -11,7 +11,9 @@ from sct import metrics as M
 from sct.config import SCTConfig
 from sct.config_io import config_to_dict
 from sct.tune import tracking
-from sct.tune.run.trial import DONE, TrialPayload
+from sct.tune import vocabulary as V
+from sct.tune.plan.spec import TrialPayload
+from sct.tune.vocabulary import DONE
 from tests.tune.checks import assert_each_step_once
 
 pytest.importorskip("ray")
@@ -53,4 +55,4 @@ def test_a_finished_trial_logs_every_key_once_per_step(tmp_path) -> None:
     assert_each_step_once(mlflow, run.info.run_id)
     assert [m.step for m in mlflow.get_metric_history(run.info.run_id, M.BEST_STSB_DEV)] == [2, 4, 6]
     assert run.data.metrics["test_stsb"] == 40.0 and run.data.metrics[M.BEST_STEP] == 6.0
-    assert run.info.run_name.startswith("t00 lr=3e-4") and run.data.tags[tracking.KEY_TAG] == "t00"
+    assert run.info.run_name.startswith("t00 lr=3e-4") and run.data.tags[V.TRIAL] == "t00"

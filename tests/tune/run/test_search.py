@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 
 from sct import metrics as M
+from sct.tune.plan.smoke import smoke_space
 from sct.tune.plan.spaces import load_space
-from sct.tune.plan.sweep import smoke_space
-from sct.tune.run.trial import DONE
+from sct.tune.vocabulary import DONE
 
 optuna = pytest.importorskip("optuna")
 pytest.importorskip("ray")

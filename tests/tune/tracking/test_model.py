@@ -136,3 +136,26 @@ def test_a_directory_without_a_model_is_refused(tmp_path: Path, store) -> None:
     uri, _, run_id = store
     with pytest.raises(UserError, match=r"model directory .*: no modules.json or config.json"):
         log_sentence_model(uri, run_id, tmp_path)
+
+
+@pytest.mark.parametrize("projection_dim", [None, 16])
+def test_the_signature_width_is_read_from_the_config_files(
+    tiny_model_dir: Path, tmp_path: Path, projection_dim
+) -> None:
+    """The logged signature's width equals the loaded encoder's ``dim``, with and without a Dense."""
+    from sct.tune.tracking.model import _embedding_dim
+
+    encoder, tokenizer = SentenceEncoder.from_pretrained(str(tiny_model_dir), projection_dim=projection_dim)
+    encoder.save(tmp_path / "model", tokenizer)
+    assert _embedding_dim(tmp_path / "model") == encoder.dim
+    assert _embedding_dim(Path(tiny_model_dir)) == encoder.backbone.config.hidden_size  # a plain HF directory
+
+
+def test_models_logged_under_the_old_module_name_still_find_their_class() -> None:
+    import pickle
+
+    from sct.tune.tracking import model
+
+    blob = pickle.dumps(model.SentenceEncoderModel, protocol=0)  # by reference: the module and class names
+    blob = blob.replace(b"sct.tune.tracking.model", b"sct.tune.mlflow_model")
+    assert pickle.loads(blob) is model.SentenceEncoderModel

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sct.tune.tracking import names as naming
+from sct.tune.tracking import names
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ from sct.tune.tracking import names as naming
     ],
 )
 def test_short_number(value: object, text: str) -> None:
-    assert naming.short_number(value) == text
+    assert names.short_number(value) == text
 
 
 @pytest.mark.parametrize(
@@ -50,17 +50,15 @@ def test_short_number(value: object, text: str) -> None:
     ],
 )
 def test_sweep_run_name(index: int, values: dict, total: int | None, name: str) -> None:
-    assert naming.sweep_run_name(index, values, total=total) == name
+    assert names.sweep_run_name(index, values, total=total) == name
 
 
 @pytest.mark.parametrize(
     ("call", "name"),
     [
-        (lambda: naming.ablation_run_name("contrastive", 43), "contrastive s=43"),
-        (lambda: naming.ablation_run_name("no_queue", 42.0), "no_queue s=42"),
-        (lambda: naming.seeds_run_name(44), "best s=44"),
-        (lambda: naming.parent_run_name("sweep-bert-tiny"), "sweep-bert-tiny"),
-        (lambda: naming.format_values({"optim.seed": 43.0, "model.pooling": "cls"}), "s=43 pooling=cls"),
+        (lambda: names.ablation_run_name("contrastive", 43), "contrastive s=43"),
+        (lambda: names.ablation_run_name("no_queue", 42.0), "no_queue s=42"),
+        (lambda: names.format_values({"optim.seed": 43.0, "model.pooling": "cls"}), "s=43 pooling=cls"),
     ],
 )
 def test_other_run_names(call, name: str) -> None:
@@ -72,7 +70,7 @@ def test_other_run_names(call, name: str) -> None:
     [("6a1b2_00003", 3), ("sct_trainable_6a1b2_00012", 12), ("abc", None), ("00001_x", None)],
 )
 def test_trial_index_from_ray_trial_id(trial_id: str, index: int | None) -> None:
-    assert naming.trial_index(trial_id) == index
+    assert names.trial_index(trial_id) == index
 
 
 @pytest.mark.parametrize(
@@ -87,7 +85,7 @@ def test_trial_index_from_ray_trial_id(trial_id: str, index: int | None) -> None
     ],
 )
 def test_trial_index_of_a_searcher_trial_from_its_experiment_tag(trial_id: str, tag: str, index: int | None) -> None:
-    assert naming.trial_index(trial_id, tag) == index
+    assert names.trial_index(trial_id, tag) == index
 
 
 @pytest.mark.parametrize(
@@ -100,11 +98,11 @@ def test_trial_index_of_a_searcher_trial_from_its_experiment_tag(trial_id: str, 
     ],
 )
 def test_trial_run_name_dispatches_on_the_kind(kind: str, trial_id: str, choices: dict, name: str) -> None:
-    assert naming.trial_run_name(kind, trial_id, choices) == name
+    assert names.trial_run_name(kind, trial_id, choices) == name
 
 
 def test_a_searcher_trial_is_named_by_its_number() -> None:
-    name = naming.trial_run_name("sweep", "41664cde", {"optim.lr": 5e-4}, experiment_tag="2_lr=0.0005", total=12)
+    name = names.trial_run_name("sweep", "41664cde", {"optim.lr": 5e-4}, experiment_tag="2_lr=0.0005", total=12)
     assert name == "t01 lr=5e-4"
 
 
@@ -117,12 +115,12 @@ def test_a_searcher_trial_is_named_by_its_number() -> None:
 )
 def test_trial_run_name_refuses_bad_input(kind: str, choices: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        naming.trial_run_name(kind, "x_00001", choices)
+        names.trial_run_name(kind, "x_00001", choices)
 
 
 def test_negative_trial_index_is_refused() -> None:
     with pytest.raises(ValueError, match="trial index must be >= 0, got -1"):
-        naming.trial_label(-1)
+        names.trial_label(-1)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +131,7 @@ def test_negative_trial_index_is_refused() -> None:
     ],
 )
 def test_experiment_url_opens_the_runs_table(base: str, url: str) -> None:
-    assert naming.experiment_url(base, "7") == url
+    assert names.experiment_url(base, "7") == url
 
 
 def test_experiment_tags_are_stored_on_a_real_experiment(tmp_path: Path) -> None:
@@ -141,9 +139,9 @@ def test_experiment_tags_are_stored_on_a_real_experiment(tmp_path: Path) -> None
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}")
     experiment_id = client.create_experiment(
-        "sweep-bert-tiny", artifact_location=(tmp_path / "artifacts").resolve().as_uri(), tags=naming.experiment_tags()
+        "sweep-bert-tiny", artifact_location=(tmp_path / "artifacts").resolve().as_uri(), tags=names.experiment_tags()
     )
     tags = client.get_experiment(experiment_id).tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"
-    run = client.create_run(experiment_id, run_name=naming.sweep_run_name(3, {"optim.lr": 3e-4}))
+    run = client.create_run(experiment_id, run_name=names.sweep_run_name(3, {"optim.lr": 3e-4}))
     assert client.get_run(run.info.run_id).info.run_name == "t03 lr=3e-4"

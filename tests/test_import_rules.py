@@ -1,0 +1,152 @@
+"""The import graph of ``sct``: no cycle, and Ray, MLflow and Optuna only where the work needs them.
+
+Every import statement of every module counts — at module level, inside functions, and under
+``if TYPE_CHECKING:`` — so an arrow cannot be hidden from the rule by moving it into a function.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import sct
+
+PACKAGE = Path(sct.__file__).resolve().parent
+
+# Where each library may be imported (module names; a name ending in "." is a whole sub-package).
+ALLOWED = {
+    "ray": ("sct.tune.run.", "sct.data.backtranslation.ray_runner"),
+    "mlflow": ("sct.tune.tracking.", "sct.tune.tracking", "sct.tune.run.mlflow_callback"),
+    "optuna": (
+        "sct.tune.plan.spaces",  # the space as Optuna distributions
+        "sct.tune.run.search",  # the study behind the searcher
+        "sct.tune.run.live_view",  # its log level, with the other libraries' noise
+        "sct.tune.report.plots",  # the study's plots
+    ),
+}
+
+
+COMMANDS = ("sct.sweep", "sct.ablate", "sct.report", "sct.train")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imported(path: Path, name: str) -> set[str]:
+    """Every module ``path`` imports, wherever the statement stands (``from a import b`` names ``a.b`` when
+    that is a module, else ``a``)."""
+    known = modules()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                out.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: {m for m in imported(path, name) if m in known and m != name} for name, path in known.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module: each is a set of modules in a cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in edges.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path that returns to its start), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_walk_sees_function_level_and_type_checking_imports(tmp_path: Path) -> None:
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a.b\ndef f():\n    from c import d\n"
+    (tmp_path / "m.py").write_text(source, encoding="utf-8")
+    assert {"a.b", "c"} <= imported(tmp_path / "m.py", "m")
+
+
+def test_cycles_are_found_and_only_cycles() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(edges) == ["a", "b", "c", "a"] and cycles(edges) == [{"a", "b", "c"}]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None and cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_tune_module_and_no_command_line_is_in_an_import_cycle() -> None:
+    tune = [c for c in cycles(graph()) if any(m.startswith("sct.tune") or m in COMMANDS for m in c)]
+    assert tune == []
+
+
+def test_sct_has_no_import_cycle() -> None:
+    assert find_cycle(graph()) is None
+
+
+@pytest.mark.parametrize("library", sorted(ALLOWED))
+def test_a_library_is_imported_only_where_its_work_runs(library: str) -> None:
+    allowed = ALLOWED[library]
+    offenders = sorted(
+        name
+        for name, path in modules().items()
+        if any(m == library or m.startswith(library + ".") for m in imported(path, name))
+        and not any(name.startswith(a) if a.endswith(".") else name == a for a in allowed)
+    )
+    assert offenders == [], f"{library} imported outside {allowed}"
