@@ -24,6 +24,7 @@ ALLOWED = {
         "sct.tune.run.search",  # the study behind the searcher
         "sct.tune.run.live_view",  # its log level, with the other libraries' noise
         "sct.tune.report.plots",  # the study's plots
+        "sct.tune.report.history",  # the optimisation history, from the study's trials
     ),
 }
 

@@ -217,10 +217,11 @@ def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny
 def test_a_trial_larger_than_any_node_is_fitted_locally_and_refused_on_a_cluster(capsys) -> None:
     from sct.errors import UserError
     from sct.tune.plan import capacity
+    from sct.tune.run.lifecycle import ray_nodes
 
     cpus = ray.cluster_resources()["CPU"]  # the test's local Ray
-    assert capacity.schedulable({"cpu": 64.0, "gpu": 0.5}, local=True) == {"cpu": cpus, "gpu": 0.0}
+    assert capacity.schedulable({"cpu": 64.0, "gpu": 0.5}, True, ray_nodes()) == {"cpu": cpus, "gpu": 0.0}
     out = capsys.readouterr().out
     assert f"warning: a trial asks CPU 64 but this machine has {cpus:g}: running each trial with {cpus:g}" in out
     with pytest.raises(UserError, match=r"no node of the Ray cluster \(1 node: CPU \d+, GPU 0\) can run a trial"):
-        capacity.schedulable({"cpu": 64.0, "gpu": 0.0}, local=False)
+        capacity.schedulable({"cpu": 64.0, "gpu": 0.0}, False, ray_nodes())

@@ -18,7 +18,6 @@ A GPU share asked of a cluster without any GPU is dropped (trials on CPU), as th
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from sct.errors import UserError
 
@@ -36,13 +35,6 @@ def this_machine() -> dict[str, float]:
     except ImportError:
         gpus = 0
     return {"CPU": float(cpus), "GPU": float(gpus)}
-
-
-def ray_nodes() -> list[dict[str, float]]:
-    """The resources of each alive node of the connected Ray cluster."""
-    import ray
-
-    return [dict(node["Resources"]) for node in ray.nodes() if node.get("Alive")]
 
 
 def describe_nodes(nodes: list[dict[str, float]]) -> str:
@@ -101,9 +93,10 @@ def describe_check(request: dict[str, float], address: str | None) -> list[str]:
     return [f"  warning: {note}" for note in notes]
 
 
-def schedulable(request: dict[str, float], local: bool, nodes: Any = None) -> dict[str, float]:
-    """:func:`fit` against the connected Ray's nodes, its warnings printed; the request trials will use."""
-    fitted, notes = fit(request, ray_nodes() if nodes is None else nodes, local)
+def schedulable(request: dict[str, float], local: bool, nodes: list[dict[str, float]]) -> dict[str, float]:
+    """:func:`fit` against the Ray cluster's ``nodes`` (:func:`sct.tune.run.lifecycle.ray_nodes`), its
+    warnings printed; the request trials will use."""
+    fitted, notes = fit(request, nodes, local)
     for note in notes:
         print(f"warning: {note}" if "no GPU" not in note else note)
     return fitted

@@ -99,6 +99,13 @@ def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> No
     experiment.save()
 
 
+def ray_nodes() -> list[dict[str, float]]:
+    """The resources of each alive node of the connected Ray cluster."""
+    import ray
+
+    return [dict(node["Resources"]) for node in ray.nodes() if node.get("Alive")]
+
+
 def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
     """How this driver starts Ray (:func:`init_ray`), for work on Ray before the trials: the paper's views."""
     return partial(init_ray, spec.address, spec.dashboard, spec.experiment)
@@ -148,7 +155,7 @@ def _run(
     prepare_data(configs, ray_starter(spec))
     open_parent(spec)
     init_ray(spec.address, spec.dashboard, spec.experiment)
-    spec.resources = capacity.schedulable(spec.resources, local=not spec.address)  # or UserError: exit 2
+    spec.resources = capacity.schedulable(spec.resources, not spec.address, ray_nodes())  # or UserError: exit 2
     spec.payload = dataclasses.replace(spec.payload, cpus=spec.resources["cpu"])  # torch threads per trial
     exp = spec.experiment
     gpus = f"{spec.resources.get('gpu', 0.0):g}"  # what the trials held: the GPU-hours of sct.report's size table

@@ -78,7 +78,7 @@ def test_dry_run_shows_the_check_and_the_time_estimate(tmp_path: Path, tiny_mode
     assert "time estimate: 24 trials x ~25 min on half an A100 = 10:00 h of trial time, ~5:00 h with 2 at once" in out
     assert sweep.main([*argv, "--cpus-per-trial", "1", "--address", "127.0.0.1:1"]) == 2  # unreachable: refused
     capsys.readouterr()
-    monkeypatch.setattr("sct.tune.plan.sweep.check_address", lambda address: None)
+    monkeypatch.setattr("sct.tune.experiment.check_address", lambda address: None)
     assert sweep.main([*argv, "--address", "head:6379"]) == 0
     out = capsys.readouterr().out
     assert "checked against the nodes of the cluster at head:6379 when the sweep starts (exit 2 if none fits)" in out
