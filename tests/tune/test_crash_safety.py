@@ -102,9 +102,14 @@ def test_sigkilled_then_sigtermed_driver_resumes_exactly_once_and_a_second_drive
         def attempts() -> int:  # trial attempts started so far (the fake trainer logs each one's first step)
             return sum(len(p.read_text().split()) for p in cache.glob("starts-*"))
 
-        before = attempts()
+        reaped = f" leftover process(es) of the Ray session {record['session_dir']} "
         stopped = driver([*args, "--resume"], log)  # then what Slurm, Kubernetes or systemd send: SIGTERM
         try:
+            # once the resumed driver has stopped the killed one's Ray, a new attempt can only be its own: it
+            # has started its Ray and installed its handlers (a worker of the killed driver, still logging
+            # attempts, made this test SIGTERM a driver still importing: exit -15)
+            wait_until(lambda: reaped in log.read_text(), stopped)
+            before = attempts()
             wait_until(lambda: attempts() > before, stopped)
             stopped.send_signal(signal.SIGTERM)
             assert stopped.wait(timeout=120) == 130, log.read_text()[-3000:]
