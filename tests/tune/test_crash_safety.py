@@ -76,6 +76,7 @@ def sweep_runs(storage: Path, experiment: str) -> tuple[object, list]:
     return parents[0], [r for r in runs if r.data.tags.get(tracking.PARENT_TAG) == parents[0].info.run_id]
 
 
+@pytest.mark.chaos  # a driver SIGKILLed, then SIGTERMed, then resumed: minutes; run by .ci/run
 def test_sigkilled_then_sigtermed_driver_resumes_exactly_once_and_a_second_driver_is_refused(
     tiny_model_dir, tmp_path
 ) -> None:

@@ -22,7 +22,15 @@ LIBRARY_NOISE = ("Warning:", "ExperimentalWarning", "Downloading artifacts", "Tr
 
 
 def test_ctrl_c_prints_continue_with_resume_and_none_of_rays_hints(tiny_model_dir: Path, tmp_path: Path) -> None:
-    args = ["sct.sweep", "bert-tiny", "--smoke", "--experiment", "ctrlc", *common(tiny_model_dir, tmp_path)]
+    args = [
+        "tests.tune.fake_sweep",
+        "sweep",
+        "bert-tiny",
+        "--smoke",
+        "--experiment",
+        "ctrlc",
+        *common(tiny_model_dir, tmp_path),
+    ]
     log = tmp_path / "driver.log"
     proc = driver([*args, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"], log)
     try:

@@ -121,6 +121,7 @@ def test_study_dry_run_shows_every_size_and_the_total(shared_dir, tmp_path, caps
     assert "bert-small is not swept here" in capsys.readouterr().err
 
 
+@pytest.mark.chaos  # interrupted and resumed: run by .ci/run with the other kill-and-resume tests
 def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path, capsys) -> None:
     """Interrupted while the second size runs; without --resume refused; --resume finishes both, then the table."""
     mini_config = shared_dir / "models" / "bert-mini-config"
