@@ -1,19 +1,17 @@
 """The import graph of ``sct``: no cycle, and Ray, MLflow and Optuna only where the work needs them.
 
 Every import statement of every module counts — at module level, inside functions, and under
-``if TYPE_CHECKING:`` — so an arrow cannot be hidden from the rule by moving it into a function.
+``if TYPE_CHECKING:`` — so an arrow cannot be hidden from the rule by moving it into a function. The walk and the cycle
+search are :mod:`tests.test_layering`'s.
 """
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-import sct
-
-PACKAGE = Path(sct.__file__).resolve().parent
+from tests.test_layering import MODULES, find_cycle, imported
 
 # Where each library may be imported (module names; a name ending in "." is a whole sub-package).
 ALLOWED = {
@@ -32,37 +30,8 @@ ALLOWED = {
 COMMANDS = ("sct.sweep", "sct.ablate", "sct.report", "sct.train")
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-
-
-def imported(path: Path, name: str) -> set[str]:
-    """Every module ``path`` imports, wherever the statement stands (``from a import b`` names ``a.b`` when
-    that is a module, else ``a``)."""
-    known = modules()
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
-            for alias in node.names:
-                out.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
-    return out
-
-
 def graph() -> dict[str, set[str]]:
-    known = modules()
-    return {name: {m for m in imported(path, name) if m in known and m != name} for name, path in known.items()}
+    return {name: {m for m in imported(name) if m in MODULES and m != name} for name in MODULES}
 
 
 def cycles(edges: dict[str, set[str]]) -> list[set[str]]:
@@ -97,33 +66,10 @@ def cycles(edges: dict[str, set[str]]) -> list[set[str]]:
     return found
 
 
-def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle (as a path that returns to its start), or None."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(edges.get(node, ())):
-            if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :] + [nxt]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(edges):
-        if node not in state and (found := visit(node)):
-            return found
-    return None
-
-
 def test_the_walk_sees_function_level_and_type_checking_imports(tmp_path: Path) -> None:
     source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a.b\ndef f():\n    from c import d\n"
     (tmp_path / "m.py").write_text(source, encoding="utf-8")
-    assert {"a.b", "c"} <= imported(tmp_path / "m.py", "m")
+    assert {"a.b", "c"} <= imported("m", tmp_path / "m.py", everything=True)
 
 
 def test_cycles_are_found_and_only_cycles() -> None:
@@ -146,8 +92,8 @@ def test_a_library_is_imported_only_where_its_work_runs(library: str) -> None:
     allowed = ALLOWED[library]
     offenders = sorted(
         name
-        for name, path in modules().items()
-        if any(m == library or m.startswith(library + ".") for m in imported(path, name))
+        for name in MODULES
+        if any(m == library or m.startswith(library + ".") for m in imported(name, everything=True))
         and not any(name.startswith(a) if a.endswith(".") else name == a for a in allowed)
     )
     assert offenders == [], f"{library} imported outside {allowed}"

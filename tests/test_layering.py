@@ -36,9 +36,10 @@ MODULES = {module_name(path): path for path in sorted(ROOT.rglob("*.py"))}
 CORE = sorted(name for name in MODULES if name not in ENTRY and not name.startswith("sct.tune"))
 
 
-def imported(name: str, path: Path | None = None) -> set[str]:
-    """The ``sct`` modules that module ``name`` (read from ``path``, default its file) imports anywhere in its
-    source (a ``from package import x`` names the module ``package.x`` when that is a module, else the package)."""
+def imported(name: str, path: Path | None = None, *, everything: bool = False) -> set[str]:
+    """The ``sct`` modules (``everything``: all modules, other libraries too) that module ``name`` (read from
+    ``path``, default its file) imports anywhere in its source (a ``from package import x`` names the module
+    ``package.x`` when that is a module, else the package)."""
     path = path or MODULES[name]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
@@ -53,7 +54,7 @@ def imported(name: str, path: Path | None = None) -> set[str]:
             for alias in node.names:
                 full = f"{base}.{alias.name}"
                 out.add(full if full in MODULES else base)
-    return {target for target in out if target == "sct" or target.startswith("sct.")}
+    return out if everything else {target for target in out if target == "sct" or target.startswith("sct.")}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
