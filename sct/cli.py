@@ -4,21 +4,24 @@
   ``--sts-dir``, ``--teacher``, ``--max-steps``); :data:`FLAG_KEYS` maps each convenience flag to its config
   key and :func:`config_overrides` turns parsed flags into overrides (flags first, ``--set`` last).
 - :func:`run` is the error boundary: a :class:`~sct.errors.UserError` becomes exit code 2 and one line on
-  stderr; Ctrl-C / SIGTERM (:class:`~sct.signals.Interrupted`, ``KeyboardInterrupt``) one line and exit 130;
-  anything else is a crash (exit 1, traceback). ``--debug`` shows the traceback of a user error too. Inside it
-  SIGTERM does what SIGINT does (:func:`sct.signals.sigterm_as_sigint`), whoever handles SIGINT at that moment.
+  stderr (several input problems, :class:`~sct.errors.InputProblems`: one line each, then one suggested
+  command: the user's own with every fixing flag appended); Ctrl-C / SIGTERM (:class:`~sct.signals.Interrupted`,
+  ``KeyboardInterrupt``) one line and exit 130; anything else is a crash (exit 1, traceback). ``--debug`` shows
+  the traceback of a user error too. Inside it SIGTERM does what SIGINT does
+  (:func:`sct.signals.sigterm_as_sigint`), whoever handles SIGINT at that moment.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from sct.errors import UserError
+from sct.errors import InputProblems, UserError
 from sct.signals import forward_sigterm, sigterm_as_sigint
 
 # forward_sigterm is part of this layer's interface: the sweep driver calls it again after ray.init.
@@ -81,11 +84,19 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], in
         if debug:
             traceback.print_exc()
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        if isinstance(err, InputProblems):
+            print(suggested_command(parser.prog, argv, err.fixes), file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         detail = f": {err}" if str(err) else ""
         print(f"{parser.prog}: interrupted{detail}", file=sys.stderr)
         return 130
+
+
+def suggested_command(prog: str, argv: list[str] | None, fixes: list[str]) -> str:
+    """The user's command with every fixing flag appended (later flags win); UPPER-CASE words are placeholders."""
+    words = [*(sys.argv[1:] if argv is None else argv), *(w for fix in fixes for w in shlex.split(fix))]
+    return f"suggested command (fill in the UPPER-CASE placeholders): {prog} {shlex.join(words)}"
 
 
 def setup_logging(quiet: bool) -> None:

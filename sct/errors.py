@@ -10,3 +10,13 @@ from __future__ import annotations
 
 class UserError(ValueError):
     """Bad input found before (or instead of) expensive work: exit code 2, one line naming the problem."""
+
+
+class InputProblems(UserError):
+    """Several bad inputs found together: one line per problem, and the flags that fix them all (in order),
+    which the error boundary appends to the user's own command as one suggested command."""
+
+    def __init__(self, problems: list[str], fixes: list[str]) -> None:
+        self.problems, self.fixes = problems, fixes
+        lines = [f"{len(problems)} input problems:", *(f"  - {p}" for p in problems)]
+        super().__init__("\n".join(lines))

@@ -4,7 +4,10 @@ Local paths and hub ids are told apart, and hub ids checked, by :mod:`sct.hub`. 
 size name into its hub id, makes every local path absolute (so every process on every node reads the same
 files), and fails with one :class:`UserError` line naming the config key, the value and the fix when a path is
 missing, the STS directory lacks a task, a hub id is neither in the local cache nor downloadable (offline users
-get the flags that avoid the Hub), or a truncation length exceeds what its model takes.
+get the flags that avoid the Hub), or a truncation length exceeds what its model takes. Missing paths, STS tasks
+and unreachable hub ids are all found before raising: several are raised together as
+:class:`~sct.errors.InputProblems` (one line each), with the flags (:data:`FIXES`) that replace each input, so
+that a user fixes them in one go instead of one error per run.
 
 A config that came out of :func:`resolve_inputs` is marked with its :func:`inputs_key` (the values of the
 sections it reads), so that :func:`ensure_resolved`, which :func:`sct.trainer.train` calls, does the work once:
@@ -23,7 +26,7 @@ from typing import Any
 
 from sct.config import SCTConfig
 from sct.data.paper_data import PAPER_DATA
-from sct.errors import UserError
+from sct.errors import InputProblems, UserError
 from sct.hub import Kind, in_cache, looks_like_path, model_source, offline, reachable
 from sct.presets import SIZES
 
@@ -68,17 +71,27 @@ def unavailable(ids: dict[str, tuple[str, Kind]]) -> list[str]:
     return [] if reachable() else list(missing)
 
 
-def check_hub_ids(ids: dict[str, tuple[str, Kind]]) -> None:
-    """``{config key: (hub id, 'model'|'dataset')}``: each must be cached locally or downloadable now."""
-    keys = unavailable(ids)
-    if not keys:
-        return
-    key, name = keys[0], ids[keys[0]][0]
+# The flag that replaces each input with a local copy (placeholders a user fills in).
+FIXES = {
+    "model.name": "--set model.name=MODEL_DIR",
+    "data.train": "--train-data FILE",
+    "eval.sts_dir": "--sts-dir STS_DIR",
+    "distill.teacher": "--teacher TEACHER_DIR",
+    "data.mlm_model": "--set data.mlm_model=MLM_DIR",
+}
+
+
+def hub_problems(ids: dict[str, tuple[str, Kind]]) -> list[tuple[str, str]]:
+    """``{config key: (hub id, 'model'|'dataset')}``: (problem, fix) for each neither cached nor downloadable."""
     sizes = ", ".join(SIZES)
-    raise UserError(
-        f"config key '{key}' = {name!r} is not a size ({sizes}), not a local path, and the Hugging Face Hub is "
-        f"unreachable: {OFFLINE_HINT}"
-    )
+    return [
+        (
+            f"config key '{key}' = {ids[key][0]!r} is not a size ({sizes}), not a local path, and the Hugging Face "
+            f"Hub is unreachable: {OFFLINE_HINT}",
+            FIXES[key],
+        )
+        for key in unavailable(ids)
+    ]
 
 
 def length_limit_of(source: str) -> int:
@@ -116,21 +129,32 @@ def check_lengths(cfg: SCTConfig) -> None:
             )
 
 
-def _sts_problem(sts_dir: str | None, tasks: tuple[str, ...]) -> str | None:
+def _sts_problem(sts_dir: str | None, tasks: tuple[str, ...]) -> tuple[str, str] | None:
+    """(the first task that does not load, the fix: the tasks that do load, or another STS dir), or None."""
     from sct.evaluate.sts_data import load_task
 
+    failed: dict[str, str] = {}
     for task, split in [("stsb", "dev"), *((t, "test") for t in tasks)]:
         try:
             load_task(task, sts_dir=sts_dir, split=split, warn=False)
         except (OSError, ValueError) as err:
-            return f"cannot load {task} {split}: {err}"
-    return None
+            if split == "dev":
+                return f"cannot load {task} {split}: {err}", FIXES["eval.sts_dir"]
+            failed.setdefault(task, f"cannot load {task} {split}: {err}")
+    if not failed:
+        return None
+    loaded = [t for t in tasks if t not in failed]
+    return next(iter(failed.values())), f"--set eval.test_tasks=[{','.join(loaded or ['stsb'])}]"
 
 
 def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
-    """``cfg`` with sizes resolved and local paths absolute; UserError naming the key for a bad input."""
+    """``cfg`` with sizes resolved and local paths absolute; UserError naming the key for a bad input.
+
+    Every missing path and unreachable hub id is found before raising: one problem is one line as ever,
+    several are raised together (:class:`~sct.errors.InputProblems`) with the flags that fix each."""
     out: dict[str, dict[str, Any]] = {}
     hub: dict[str, tuple[str, Kind]] = {}
+    problems: list[tuple[str, str]] = []  # (message, fixing flags)
     for section, key in (("model", "name"), ("distill", "teacher"), ("data", "mlm_model")):
         value = getattr(getattr(cfg, section), key)
         if value is None:
@@ -138,7 +162,8 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
         try:
             source = model_source(value)
         except FileNotFoundError as err:
-            raise UserError(f"config key '{section}.{key}': {err}") from None
+            problems.append((f"config key '{section}.{key}': {err}", FIXES[f"{section}.{key}"]))
+            continue
         out.setdefault(section, {})[key] = source
         if not Path(source).is_absolute():
             hub[f"{section}.{key}"] = (source, "model")
@@ -148,7 +173,8 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
     elif train.exists():
         out.setdefault("data", {})["train"] = str(train.resolve())
     elif looks_like_path(cfg.data.train):
-        raise UserError(f"config key 'data.train': training data file not found: {cfg.data.train} ({train.resolve()})")
+        message = f"config key 'data.train': training data file not found: {cfg.data.train} ({train.resolve()})"
+        problems.append((message, FIXES["data.train"]))
     else:
         hub["data.train"] = (cfg.data.train, "dataset")
     for section, key in (("eval", "sts_dir"), ("data", "wordnet_dir"), ("data", "cache_dir")):
@@ -157,26 +183,41 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
             continue
         path = Path(value).expanduser().resolve()
         if key != "cache_dir" and not path.is_dir():
-            raise UserError(f"config key '{section}.{key}': directory {value!r} does not exist")
+            fix = FIXES["eval.sts_dir"] if key == "sts_dir" else "--set data.wordnet_dir=WORDNET_DIR"
+            problems.append((f"config key '{section}.{key}': directory {value!r} does not exist", fix))
+            continue
         out.setdefault(section, {})[key] = str(path)
-    if cfg.eval.sts_dir is not None:
+    if cfg.eval.sts_dir is not None and "sts_dir" in out.get("eval", {}):
         problem = _sts_problem(out["eval"]["sts_dir"], cfg.eval.test_tasks)
         if problem:
-            raise UserError(f"config key 'eval.sts_dir' ({cfg.eval.sts_dir}): {problem}")
-    else:
+            problems.append((f"config key 'eval.sts_dir' ({cfg.eval.sts_dir}): {problem[0]}", problem[1]))
+    elif cfg.eval.sts_dir is None:
         from sct.evaluate.hub_sources import HUB_SOURCES
 
         hub["eval.sts_dir"] = (HUB_SOURCES[("stsb", "dev")].repo, "dataset")
-    check_hub_ids(hub)
+    problems += hub_problems(hub)
+    # A local STS dir often holds only STS-B (../shared does): the suggestion evaluates what it can find.
+    sts_fixed = any(fix == FIXES["eval.sts_dir"] for _, fix in problems) and cfg.eval.test_tasks != ("stsb",)
+    tasks_fix = "--set eval.test_tasks=[stsb]" if sts_fixed else None
+    resolved = replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
+    if cfg.data.train == PAPER_DATA:
+        problems += [p for p in [_paper_data_problem(resolved)] if p]
+    if problems:
+        raise_problems(problems, [tasks_fix] if tasks_fix else [])
     if cfg.eval.sts_dir is None:  # fetched (pinned) and counted now, not after training
         problem = _sts_problem(None, cfg.eval.test_tasks)
         if problem:
-            raise UserError(f"config key 'eval.sts_dir' (None: the pinned Hub sources): {problem}")
-    resolved = replace(cfg, **{section: replace(getattr(cfg, section), **values) for section, values in out.items()})
+            raise UserError(f"config key 'eval.sts_dir' (None: the pinned Hub sources): {problem[0]}")
     check_lengths(resolved)
-    if cfg.data.train == PAPER_DATA:
-        _check_paper_data(resolved)
     return mark_resolved(resolved)
+
+
+def raise_problems(problems: list[tuple[str, str]], extra_fixes: list[str]) -> None:
+    """One problem: its one-line UserError; several: :class:`InputProblems` with every fix, in order."""
+    if len(problems) == 1:
+        raise UserError(problems[0][0])
+    fixes = list(dict.fromkeys([fix for _, fix in problems] + extra_fixes))
+    raise InputProblems([message for message, _ in problems], fixes)
 
 
 INPUT_SECTIONS = ("model", "data", "eval", "distill")  # every value resolve_inputs reads is in these
@@ -201,19 +242,20 @@ def ensure_resolved(cfg: SCTConfig) -> SCTConfig:
     return cfg if getattr(cfg, _MARK, None) == inputs_key(cfg) else resolve_inputs(cfg)
 
 
-def _check_paper_data(cfg: SCTConfig) -> None:
+def _paper_data_problem(cfg: SCTConfig) -> tuple[str, str] | None:
     """``data.train=paper-nli`` needs its cached views, or the Hub to make them (datasets and pivot models)."""
     from sct.data.paper_data import DEFAULT_PIVOTS, NLI_INPUTS, training_source
 
     views = training_source(cfg)
     if Path(views).is_file():
-        return
+        return None
     ids: list[tuple[str, Kind]] = [(name, "dataset") for name, _, _ in NLI_INPUTS]
     ids += [(name, "model") for p in DEFAULT_PIVOTS for name in (p.forward, p.back)]
     if not unavailable({name: (name, kind) for name, kind in ids if not Path(name).exists()}):
-        return
-    raise UserError(
+        return None
+    message = (
         f"config key 'data.train' = {PAPER_DATA!r} (the paper's SNLI+MNLI sentences with two back-translations) is "
         f"not made yet ({views}) and the Hugging Face Hub is unreachable to make it: offline, pass --train-data FILE "
         "(BSL's back_translated_nli.txt, a file made by python -m sct.data backtranslate, or plain sentences)"
     )
+    return message, FIXES["data.train"]

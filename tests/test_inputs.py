@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 
 import pytest
 
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides, config_to_dict
-from sct.errors import UserError
+from sct.errors import InputProblems, UserError
 from sct.inputs import ensure_resolved, mark_resolved, model_size, resolve_inputs, unavailable
 from tests.conftest import FIXTURES
 
@@ -118,3 +119,59 @@ def test_each_hub_id_is_judged_by_its_librarys_offline_flag(monkeypatch) -> None
     assert unavailable(ids) == [] and len(probes) == 1
     monkeypatch.setattr("sct.inputs.reachable", lambda: False)
     assert unavailable(ids) == ["model.name", "data.train"]
+
+
+def test_every_bad_input_is_raised_together_with_its_fix(tmp_path, stsb_dir) -> None:
+    cfg = apply_overrides(
+        SCTConfig(), {"model.name": str(tmp_path / "no_model"), "data.train": str(tmp_path / "no.txt"),
+                      "eval.sts_dir": str(stsb_dir), "eval.test_tasks": ["stsb", "sts12"]},
+    )  # fmt: skip
+    with pytest.raises(InputProblems) as info:
+        resolve_inputs(cfg)
+    err = info.value
+    assert [p.split(":")[0] for p in err.problems] == [
+        "config key 'model.name'", "config key 'data.train'", f"config key 'eval.sts_dir' ({stsb_dir})"
+    ]  # fmt: skip
+    assert "cannot load sts12 test" in err.problems[2] and str(err).count("\n") == 3
+    assert err.fixes == ["--set model.name=MODEL_DIR", "--train-data FILE", "--set eval.test_tasks=[stsb]"]
+
+
+def test_sweep_dry_run_lists_every_problem_and_a_command_that_passes(
+    tmp_path, tiny_model_dir, stsb_dir, capsys, monkeypatch
+) -> None:
+    """Offline, a sweep with its defaults lacks a model, training data and STS data: all three are named at once,
+    with one command; that command, its placeholders filled in, passes the check (the dry run prints the plan)."""
+    from sct import sweep
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    argv = ["bert-small", "--dry-run", "--storage", str(tmp_path / "runs")]
+    assert sweep.main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "python -m sct.sweep: error: 3 input problems:" and len(lines) == 5
+    assert [line.split("'")[1] for line in lines[1:4]] == ["model.name", "eval.sts_dir", "data.train"]
+    prefix = "suggested command (fill in the UPPER-CASE placeholders): python -m sct.sweep "
+    assert lines[4].startswith(prefix)
+    words = shlex.split(lines[4].removeprefix(prefix))
+    assert words == [*argv, "--set", "model.name=MODEL_DIR", "--sts-dir", "STS_DIR", "--train-data", "FILE",
+                     "--set", "eval.test_tasks=[stsb]"]  # fmt: skip
+    local = {
+        "MODEL_DIR": str(tiny_model_dir),
+        "STS_DIR": str(FIXTURES / "sts"),
+        "FILE": str(FIXTURES / "sentences.txt"),
+    }
+    filled = [
+        word.replace("=MODEL_DIR", f"={tiny_model_dir}") if "=" in word else local.get(word, word) for word in words
+    ]
+    assert sweep.main(filled) == 0
+    assert f"eval.sts_dir: {FIXTURES / 'sts'}" in capsys.readouterr().out
+
+
+def test_one_bad_input_is_still_one_line(tmp_path, tiny_model_dir, capsys, monkeypatch) -> None:
+    from sct import sweep
+
+    argv = ["bert-small", "--dry-run", "--storage", str(tmp_path / "runs"), "--set", f"model.name={tiny_model_dir}"]
+    argv += ["--train-data", str(tmp_path / "missing.txt"), "--sts-dir", str(FIXTURES / "sts")]
+    assert sweep.main([*argv, "--set", "eval.test_tasks=[stsb]"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "config key 'data.train': training data file not found" in err
