@@ -128,7 +128,10 @@ def test_a_stopped_pytest_run_leaves_none_of_its_fixtures_processes(tmp_path, si
         assert len(started) >= sum(minimum[name] for name in fixtures.split(",")), started
 
         inner.send_signal(sig)
-        inner.wait(timeout=120)
+        try:
+            inner.wait(timeout=120)
+        except subprocess.TimeoutExpired:  # say where the stopped run hung (once seen in CI under load)
+            raise AssertionError((tmp_path / "inner.log").read_text()[-3000:]) from None
         # within the guards' SIGTERM grace (at most 5 s) and a SIGKILL, with room for a loaded machine; Ray's
         # agents left alone outlive their raylet by 15-60 s here, so they are gone in time only if reaped
         deadline = time.monotonic() + 12
