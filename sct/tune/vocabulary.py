@@ -2,8 +2,9 @@
 
 A trial reports metrics (:mod:`sct.metrics`) and, at its end, one of the result keys below; how it ended is
 read from its last result by :func:`trial_end` alone (the outcome, the MLflow callback, the live view and the
-searcher all ask it). Runs in MLflow carry the ``sct.*`` tags below. Which run is the best of a set is
-:func:`best` (the top of :func:`ranked`): a finished run with the highest primary metric.
+searcher all ask it). Runs in MLflow carry the ``sct.*`` tags below; how a child run ended is read back by
+:func:`run_end` alone (tables, reports, the best run). Which run is the best of a set is :func:`best` (the top
+of :func:`ranked`): a finished run with the highest primary metric.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ DIVERGED = "diverged"  # NaN/inf loss: a result of the experiment, not a crash
 INVALID = "invalid"  # a config the trainer refused: a result too
 CRASHED = "crashed"  # Ray reported an error after its retries
 STATUSES = (FINISHED, STOPPED, DIVERGED, INVALID, CRASHED)
+RUNNING = "running"  # a child run not ended yet (read from MLflow only)
+INTERRUPTED = "interrupted"  # the sweep was interrupted before the trial ended; --resume continues it
 FAILURES = (DIVERGED, INVALID, CRASHED)
 
 # What an experiment is (tag KIND, the trials' payload): a sweep, an ablation grid, a sweep's seed re-runs.
@@ -51,7 +54,12 @@ SKIPPED = "sct.skipped"  # JSON: rows --skip-unavailable did not run, with their
 WARM_START = "sct.warm_start"  # Optuna user attribute and MLflow tag: where a warm start's point came from
 FAILURE_TAG = "sct.failure"  # a failed child run: diverged | invalid | crash
 FAILURE_REASON_TAG = "sct.failure_reason"
-EARLY_STOPPED = "sct.early_stopped"
+TRIAL_END = "sct.trial_end"  # MLflow tag and Optuna user attribute: how a trial ended, one of STATUSES
+EARLY_STOPPED = "sct.early_stopped"  # older stores: an early stop was a KILLED run with this tag
+
+# A child run's MLflow status per end: a stop the scheduler decided is not a failure, so it is FINISHED too
+# (MLflow's KILLED reads as a crash in its UI); the tag TRIAL_END tells the two apart.
+MLFLOW_STATUS = {FINISHED: "FINISHED", STOPPED: "FINISHED", DIVERGED: "FAILED", INVALID: "FAILED", CRASHED: "FAILED"}
 
 
 def score_tag(prefix: str = "") -> str:
@@ -69,6 +77,22 @@ def trial_end(result: Mapping[str, Any] | None, error: bool = False) -> str:
     if DONE in result:
         return FINISHED
     return STOPPED
+
+
+def run_end(run: Any) -> str:
+    """How an MLflow child run ended, in the words of :func:`trial_end` (or :data:`RUNNING`,
+    :data:`INTERRUPTED`): its tag :data:`TRIAL_END`, else its status and tags as older stores wrote them."""
+    status, tags = run.info.status, run.data.tags
+    if status == "RUNNING":  # a resumed trial: what an earlier attempt's tag said is over
+        return RUNNING
+    if tags.get(TRIAL_END) in STATUSES:
+        return str(tags[TRIAL_END])
+    if status == "KILLED":
+        return STOPPED if tags.get(EARLY_STOPPED) == "true" else INTERRUPTED
+    if status == "FAILED":
+        failure = tags.get(FAILURE_TAG, "crash")
+        return failure if failure in FAILURES else CRASHED
+    return FINISHED if status == "FINISHED" else status.lower()
 
 
 def score(metrics: Mapping[str, Any]) -> float | None:

@@ -20,6 +20,7 @@ import yaml
 from sct import report, sweep
 from sct.storage import disk_usage
 from sct.tune import tracking
+from sct.tune import vocabulary as V
 from sct.tune.tracking.views import VIEW_TAG
 from tests.conftest import FIXTURES
 from tests.tune import fake_sweep
@@ -81,12 +82,12 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
         assert run.data.params["model.name"] == str(tiny_model_dir) and len(run.data.params) > 40
         assert run.data.tags["sct.size"] == "custom" and run.data.tags["sct.seed"] == "42"  # a 32-d test model
         assert "version.torch" in run.data.tags and "git.commit" in run.data.tags
-        assert run.info.status in ("FINISHED", "KILLED")
+        assert run.info.status == "FINISHED" and V.run_end(run) in (V.FINISHED, V.STOPPED)  # never KILLED
         history = mlflow.get_metric_history(run.info.run_id, "best_stsb_dev")
         assert [m.step for m in history][:2] == [2, 4]
         assert_each_step_once(mlflow, run.info.run_id)
         assert {"loss", "lr", "stsb_dev", "examples_per_s"} <= set(run.data.metrics)
-    finished = [r for r in children if r.info.status == "FINISHED"]
+    finished = [r for r in children if V.run_end(r) == V.FINISHED]
     assert finished and all({"test_stsb", "test_avg"} <= set(r.data.metrics) for r in finished)
     artifacts = {a.path for a in mlflow.list_artifacts(parent.info.run_id)}
     assert {"best_model", "results", "plots"} <= artifacts
@@ -157,7 +158,7 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
     watcher.join()
     assert "interrupted" in capsys.readouterr().err
     _, before = runs(tmp_path, "resumable")
-    assert before and all(r.info.status in ("RUNNING", "KILLED") for r in before)
+    assert before and all(V.run_end(r) in (V.RUNNING, V.INTERRUPTED, V.STOPPED) for r in before)
 
     changed = [*argv, "--resume", "--set", "optim.weight_decay=0.5"]
     assert fake_sweep.sweep(changed) == 2
@@ -168,7 +169,8 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
     parent, after = runs(tmp_path, "resumable")
     assert len(after) == 2 and {r.info.run_id for r in before} <= {r.info.run_id for r in after}
     assert parent.info.status == "FINISHED" and "FINISHED" in {r.info.status for r in after}
-    assert {r.info.status for r in after} <= {"FINISHED", "KILLED"}  # KILLED = stopped early by ASHA
+    assert {r.info.status for r in after} == {"FINISHED"}  # stopped early by ASHA too: not KILLED
+    assert {V.run_end(r) for r in after} <= {V.FINISHED, V.STOPPED}
     for run in after:  # the objective is each run's first metric: MLflow's compare page plots it first
         assert next(iter(run.data.metrics)) == "best_stsb_dev", list(run.data.metrics)
     note = parent.data.tags["mlflow.note.content"]  # the description: written when the resumed sweep ended
@@ -202,9 +204,9 @@ def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny
     for run in children:
         by_kind.setdefault(run.data.tags["sct.kind"], []).append(run)
     assert {k: len(v) for k, v in by_kind.items()} == {"sweep": 2, "seeds": 2}  # a retry reuses its run
-    assert parent.info.status == "FINISHED" and {r.info.status for r in children} <= {"FINISHED", "KILLED"}
+    assert parent.info.status == "FINISHED" and {V.run_end(r) for r in children} <= {V.FINISHED, V.STOPPED}
     mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
-    finished = [r for r in children if r.info.status == "FINISHED"]
+    finished = [r for r in children if V.run_end(r) == V.FINISHED]
     assert len(finished) >= 3  # both seed re-runs and at least the sweep trial ASHA kept
     for run in finished:
         steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "best_stsb_dev")]

@@ -67,9 +67,9 @@ def forget_ray_state(exp: Path) -> None:
 
 
 def outcome_of(storage: Path, name: str) -> list[tuple[str, str]]:
-    """(learning rate, status) of each child run; KILLED: stopped by ASHA."""
+    """(learning rate, how it ended: finished or stopped by ASHA) of each child run."""
     _, children = runs(storage, name)
-    return sorted((r.data.params["optim.lr"], r.info.status) for r in children)
+    return sorted((r.data.params["optim.lr"], V.run_end(r)) for r in children)
 
 
 def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list, list]:
@@ -81,11 +81,13 @@ def check_exactly_once(storage: Path, name: str, num_samples: int) -> tuple[list
     assert keys == [f"t{n:02d}" for n in range(num_samples)]
     study = optuna.load_study(study_name=name, storage=f"sqlite:///{storage / name / 'optuna.db'}")
     assert [t.number for t in study.trials] == list(range(num_samples))
-    states = {"FINISHED": optuna.trial.TrialState.COMPLETE, "KILLED": optuna.trial.TrialState.PRUNED}
+    states = {V.FINISHED: optuna.trial.TrialState.COMPLETE, V.STOPPED: optuna.trial.TrialState.PRUNED}
     mlflow = tracking.client(tracking.default_tracking_uri(storage))
     for run in children:
         number = int(run.data.tags[V.TRIAL][1:])
-        assert states[run.info.status] == study.trials[number].state, run.info.run_name
+        assert run.info.status == "FINISHED", run.info.run_name  # an early stop is not KILLED
+        assert states[V.run_end(run)] == study.trials[number].state, run.info.run_name
+        assert study.trials[number].user_attrs[V.TRIAL_END] == V.run_end(run), run.info.run_name
         assert_each_step_once(mlflow, run.info.run_id)
         steps = [m.step for m in mlflow.get_metric_history(run.info.run_id, "stsb_dev")]
         assert steps == list(range(2, steps[-1] + 1, 2)), (run.info.run_name, steps)  # no evaluation missing
@@ -119,7 +121,7 @@ def test_a_sweep_resumes_after_kills_in_its_first_seconds(tiny_model_dir, tmp_pa
     resumed = [int(p.read_text().split()[-1]) for p in cache.glob("starts-*")]
     assert max(resumed) > 0  # a trial asked before the kills continued from its state, not from scratch
     for run in children:
-        if run.info.status == "KILLED":  # stopped by ASHA: its model stays, its resumable state is gone
+        if V.run_end(run) == V.STOPPED:  # stopped by ASHA: its model stays, its resumable state is gone
             folder = exp / "trials" / run.data.tags[V.TRIAL]
             assert (folder / "model").is_dir() and not (folder / "state").exists()
 
@@ -162,7 +164,7 @@ def test_an_interrupted_sweep_stops_the_trials_an_undisturbed_one_stops(tiny_mod
     assert fake_sweep.sweep([*argv, "--resume"]) == 0
 
     calm = outcome_of(tmp_path, "calm")
-    assert [status for *_, status in calm].count("KILLED") >= 2  # ASHA stopped trials in the undisturbed sweep
+    assert [status for *_, status in calm].count(V.STOPPED) >= 2  # ASHA stopped trials in the undisturbed sweep
     assert outcome_of(tmp_path, "stormy") == calm
     check_exactly_once(tmp_path, "stormy", 5)
 
@@ -195,11 +197,11 @@ def test_a_sweep_that_lost_rays_state_runs_again_no_trial_that_ended(tiny_model_
     exp, cache = tmp_path / "ended", tmp_path / "cache"
     models = {p.parent.parent.name: p.read_text() for p in exp.glob("trials/*/model/weights.txt")}
     started, before = attempts(cache), outcome_of(tmp_path, "ended")
-    assert [status for _, status in before].count("KILLED") >= 1
+    assert [status for _, status in before].count(V.STOPPED) >= 1
     (exp / "tuner.pkl").unlink()
     forget_ray_state(exp)
     assert fake_sweep.sweep([*argv, "--resume"]) == 0
-    finished = sum(status == "FINISHED" for _, status in before)
+    finished = sum(status == V.FINISHED for _, status in before)
     assert attempts(cache) - started == finished  # a finished trial returns its metrics; a stopped one no attempt
     assert outcome_of(tmp_path, "ended") == before
     assert {p.parent.parent.name: p.read_text() for p in exp.glob("trials/*/model/weights.txt")} == models

@@ -54,3 +54,22 @@ def test_a_run_without_a_finite_score_is_never_the_best(score) -> None:
 def test_ranked_keeps_every_scored_run_best_first() -> None:
     runs = [run("a", V.FINISHED, 70.0), run("b", V.STOPPED, 90.0), run("c", V.FINISHED, None)]
     assert [r.name for r in V.ranked(runs, lambda r: r.metrics)] == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("status", "tags", "end"),
+    [
+        ("FINISHED", {}, V.FINISHED),  # a run closed before sct.trial_end existed
+        ("FINISHED", {V.TRIAL_END: V.FINISHED}, V.FINISHED),
+        ("FINISHED", {V.TRIAL_END: V.STOPPED}, V.STOPPED),  # stopped early: FINISHED in MLflow, not the best
+        ("KILLED", {V.EARLY_STOPPED: "true"}, V.STOPPED),  # how older stores closed an early stop
+        ("KILLED", {}, V.INTERRUPTED),  # the sweep was interrupted before the trial ended
+        ("FAILED", {V.FAILURE_TAG: "diverged"}, V.DIVERGED),
+        ("FAILED", {V.FAILURE_TAG: "crash"}, V.CRASHED),
+        ("FAILED", {V.TRIAL_END: V.INVALID, V.FAILURE_TAG: "invalid"}, V.INVALID),
+        ("RUNNING", {V.TRIAL_END: V.CRASHED}, V.RUNNING),  # retried after a crash: running again
+    ],
+)
+def test_run_end_reads_how_an_mlflow_run_ended(status: str, tags: dict, end: str) -> None:
+    run = SimpleNamespace(info=SimpleNamespace(status=status), data=SimpleNamespace(tags=tags))
+    assert V.run_end(run) == end

@@ -42,7 +42,8 @@ def metric_value(run: Any, metric: str) -> float | None:
 
 
 def finished(runs: list[Any]) -> list[Any]:
-    return [r for r in runs if r.info.status == "FINISHED"]
+    """The runs that trained to their end (a FINISHED run stopped early by ASHA is not one)."""
+    return [r for r in runs if V.run_end(r) == V.FINISHED]
 
 
 def choose_score(runs: list[Any]) -> Score:

@@ -39,7 +39,7 @@ def space_keys(parent: Any) -> list[str]:
 
 def best_run(runs: list[Any]) -> Any | None:
     """The best finished run (:func:`sct.tune.vocabulary.best`)."""
-    return V.best(runs, lambda r: r.data.metrics, lambda r: r.info.status == "FINISHED")
+    return V.best(runs, lambda r: r.data.metrics, lambda r: V.run_end(r) == V.FINISHED)
 
 
 def sweep_best(uri: str, experiment: str) -> tuple[dict[str, str], Any] | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sct.metrics import PRIMARY, TEST_AVG
 from sct.tune.report import ablation
-from sct.tune.vocabulary import ranked
+from sct.tune.vocabulary import FINISHED, ranked, run_end
 
 Table = list[dict[str, Any]]
 
@@ -35,10 +35,11 @@ def _short(param: str) -> str:
 
 
 def sweep_table(keys: list[str], children: list[Any], top: int = 10) -> Table:
-    """Top ``top`` trials (any status) by best dev score, with the searched ``keys``."""
+    """Top ``top`` trials (any end) by best dev score, with the searched ``keys``; ``status`` says how each
+    ended in the words of :func:`~sct.tune.vocabulary.run_end` (``stopped`` for an early stop, never KILLED)."""
     table: Table = []
     for rank, run in enumerate(ranked(children, lambda r: r.data.metrics)[:top], start=1):
-        row: dict[str, Any] = {"rank": rank, "trial": run.info.run_name, "status": run.info.status}
+        row: dict[str, Any] = {"rank": rank, "trial": run.info.run_name, "status": run_end(run)}
         row |= {key: _short(run.data.params.get(key, "")) for key in keys}
         row[PRIMARY] = _fmt(run.data.metrics.get(PRIMARY))
         row[TEST_AVG] = _fmt(run.data.metrics.get(TEST_AVG))
@@ -49,7 +50,7 @@ def sweep_table(keys: list[str], children: list[Any], top: int = 10) -> Table:
 def sweep_notes(table: Table) -> list[str]:
     """Why a trial of :func:`sweep_table` shows test_avg n/a: a trial scores the test sets when it finishes."""
     ended = [f"{row['trial']} ({row['status']})" for row in table if row[TEST_AVG] == "n/a"]
-    unfinished = [name for name in ended if not name.endswith("(FINISHED)")]
+    unfinished = [name for name in ended if not name.endswith(f"({FINISHED})")]
     notes = []
     if unfinished:
         notes.append(
@@ -57,7 +58,7 @@ def sweep_notes(table: Table) -> list[str]:
             "training; these did not (stopped early by ASHA, failed, or still running)"
         )
     if len(unfinished) < len(ended):
-        notes.append(f"n/a in {TEST_AVG} of a FINISHED trial: it ran no test set (eval.test_tasks is empty)")
+        notes.append(f"n/a in {TEST_AVG} of a finished trial: it ran no test set (eval.test_tasks is empty)")
     return notes
 
 

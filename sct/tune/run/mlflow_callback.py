@@ -4,9 +4,10 @@ On a trial's first result after this driver started (a new trial, a retried one,
 ``--resume``), its child run is found by the trial's key (tag ``sct.trial``: ``t03``, ``contrastive-s43``;
 not Ray's trial id, which a new Ray session changes) or created, and the last evaluation step already logged
 is read back; later results log only newer steps. The final result logs the test scores
-once. Ending a trial sets the run's status: FINISHED (trained to the end), FAILED with tag ``sct.failure``
-(diverged / invalid / crash, the reason in ``sct.failure_reason`` and ``error.txt``) or KILLED with
-``sct.early_stopped`` (stopped by the scheduler).
+once. Ending a trial tags the run with how it ended (``sct.trial_end``: finished, stopped, diverged, invalid,
+crashed) and sets its status: FINISHED (trained to the end, or stopped early by the scheduler: a decision, not
+a failure) or FAILED with tag ``sct.failure`` (diverged / invalid / crash, the reason in
+``sct.failure_reason`` and ``error.txt``).
 """
 
 from __future__ import annotations
@@ -111,14 +112,12 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
         run_id = self.run_id(trial)
         last = trial.last_result or {}
         status = V.trial_end(last)
+        if status in V.FAILURES:
+            self.fail(run_id, status, str(last.get(V.FAILURE_REASON, "")))
+            return
         if status == V.FINISHED:
             self.log_trial_files(trial, run_id)
-            self.mlflow.set_terminated(run_id, "FINISHED")
-        elif status == V.STOPPED:
-            self.mlflow.set_tag(run_id, V.EARLY_STOPPED, "true")
-            self.mlflow.set_terminated(run_id, "KILLED")
-        else:
-            self.fail(run_id, status, str(last.get(V.FAILURE_REASON, "")))
+        self.end(run_id, status)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.fail(self.run_id(trial), "crash", _error_text(trial))
@@ -129,7 +128,12 @@ class MlflowTrials(_callback_base()):  # type: ignore[misc]
         self.mlflow.set_tag(run_id, V.FAILURE_REASON_TAG, (lines[-1] if lines else kind)[:4000])
         if reason:
             self.mlflow.log_text(run_id, reason, "error.txt")
-        self.mlflow.set_terminated(run_id, "FAILED")
+        self.end(run_id, V.CRASHED if kind == "crash" else kind)
+
+    def end(self, run_id: str, status: str) -> None:
+        """Tag the run with how the trial ended (:data:`~sct.tune.vocabulary.TRIAL_END`) and close it."""
+        self.mlflow.set_tag(run_id, V.TRIAL_END, status)
+        self.mlflow.set_terminated(run_id, V.MLFLOW_STATUS[status])
 
     def log_trial_files(self, trial: Any, run_id: str) -> None:
         """The trial's final ``metrics.json`` and resolved ``config.yaml`` as run artifacts."""

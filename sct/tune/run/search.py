@@ -37,7 +37,7 @@ from sct.storage import read_json, write_json
 from sct.tune.plan.spaces import SearchSpace
 from sct.tune.plan.warm_starts import WARM_ATTR, WARM_KEY
 from sct.tune.run.trial import trial_dir, trial_key
-from sct.tune.vocabulary import FAILURE, FINISHED, STOPPED, TRIAL_NUMBER, trial_end
+from sct.tune.vocabulary import FAILURE, FINISHED, STOPPED, TRIAL_END, TRIAL_NUMBER, trial_end
 
 MAX_EVALS = 100_000  # ASHA's ceiling, in evaluations; trials end on their own budget first
 RUNGS_FILE = "asha.json"
@@ -180,10 +180,14 @@ class SweepSearch(Searcher):
             self._tell(self.numbers[trial_id], result or {}, error)
 
     def _tell(self, number: int, result: dict, error: bool) -> None:
-        """Close study trial ``number`` (once): COMPLETE with its score, FAIL, or PRUNED (stopped by ASHA)."""
+        """Close study trial ``number`` (once): COMPLETE with its score, FAIL, or PRUNED (stopped by ASHA), with
+        our word for its end as user attribute ``sct.trial_end`` (Optuna's PRUNED is ``stopped`` elsewhere)."""
         if number in self.closed:
             return
         status = trial_end(result, error)
+        frozen = self.study.get_trials(deepcopy=False)[number]
+        if frozen.state == optuna.trial.TrialState.RUNNING:  # a finished trial takes no attribute
+            optuna.Trial(self.study, frozen._trial_id).set_user_attr(TRIAL_END, status)
         if status == FINISHED and PRIMARY in result:
             self.study.tell(number, float(result[PRIMARY]), skip_if_finished=True)
         elif status in (FINISHED, STOPPED):

@@ -10,7 +10,7 @@ import pytest
 
 from sct import report
 from sct.paper import DISTILL, FINETUNE, paper_row
-from sct.tune.report import from_mlflow
+from sct.tune.report import from_mlflow, tables
 from sct.tune.report.ablation import CE_NOTE
 from tests.tune.report.test_tables import OFFSETS, SCORES, ablation_store, add_child, add_parent, store, task_metrics
 
@@ -195,11 +195,33 @@ def test_every_n_a_of_a_sweep_report_says_why(tmp_path: Path) -> None:
     child = {"sct.kind": "sweep", "sct.variant": "sweep", "sct.seed": "42"}
     params = {"optim.lr": "0.0003", "distill.teacher": "/models/teacher", "model.name": "/models/bert-large"}
     add_child(uri, experiment_id, parent_id, child, task_metrics(71.0), params)
-    add_child(uri, experiment_id, parent_id, child, {"best_stsb_dev": 60.0}, params, status="KILLED")
+    stopped = {**child, "sct.trial_end": "stopped"}  # stopped early by ASHA: FINISHED in MLflow, not a crash
+    add_child(uri, experiment_id, parent_id, stopped, {"best_stsb_dev": 60.0}, params)
     report = from_mlflow.experiment_report(uri, "sweep")
     assert [row["test_avg"] for row in report.table] == ["71.00", "n/a"]
+    assert [row["status"] for row in report.table] == ["finished", "stopped"]
     assert unexplained_na(report.table, report.notes) == []
-    assert report.notes[0].startswith("n/a in test_avg of trial_sweep_42 (KILLED): a trial scores the test sets when")
+    assert report.notes[0].startswith("n/a in test_avg of trial_sweep_42 (stopped): a trial scores the test sets when")
     comparison = report.comparison
     assert comparison is not None and unexplained_na(comparison.table, comparison.notes) == []
     assert "n/a in paper: Table 2 has no SCT distillation row for bert-large" in comparison.notes
+
+
+def test_an_early_stop_reads_stopped_in_old_and_new_stores_and_is_never_the_best(tmp_path: Path) -> None:
+    """Older stores closed an ASHA-stopped run as KILLED with ``sct.early_stopped``; now it is FINISHED with
+    ``sct.trial_end = stopped``. Both read ``stopped`` in the table, and neither is the best run, whatever its
+    score; a KILLED run without the tag was an interrupted sweep."""
+    uri = store(tmp_path)
+    tags = {"sct.kind": "sweep", "sct.size": "bert-tiny", "sct.space_keys": "optim.lr"}
+    experiment_id, parent_id = add_parent(uri, "sweep", tags)
+    child = {"sct.kind": "sweep", "sct.variant": "sweep", "sct.seed": "42"}
+    add_child(uri, experiment_id, parent_id, child, task_metrics(60.0), {"optim.lr": "0.0001"})
+    add_child(uri, experiment_id, parent_id, {**child, "sct.trial_end": "stopped"}, {"best_stsb_dev": 90.0})
+    old = {**child, "sct.early_stopped": "true"}
+    add_child(uri, experiment_id, parent_id, old, {"best_stsb_dev": 80.0}, status="KILLED")
+    add_child(uri, experiment_id, parent_id, child, {"best_stsb_dev": 70.0}, status="KILLED")
+    report = from_mlflow.experiment_report(uri, "sweep")
+    assert [row["status"] for row in report.table] == ["stopped", "stopped", "interrupted", "finished"]
+    assert "KILLED" not in tables.to_markdown(report.table)
+    params, best = from_mlflow.sweep_best(uri, "sweep")
+    assert params == {"optim.lr": "0.0001"} and best.data.metrics["test_avg"] == task_metrics(60.0)["test_avg"]

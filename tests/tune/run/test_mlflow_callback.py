@@ -56,3 +56,24 @@ def test_a_finished_trial_logs_every_key_once_per_step(tmp_path) -> None:
     assert [m.step for m in mlflow.get_metric_history(run.info.run_id, M.BEST_STSB_DEV)] == [2, 4, 6]
     assert run.data.metrics["test_stsb"] == 40.0 and run.data.metrics[M.BEST_STEP] == 6.0
     assert run.info.run_name.startswith("t00 lr=3e-4") and run.data.tags[V.TRIAL] == "t00"
+
+
+@pytest.mark.parametrize(
+    ("last", "status", "end"),
+    [
+        ({M.STEP: 4, M.BEST_STSB_DEV: 54.0}, "FINISHED", V.STOPPED),  # ASHA's decision: no crash, no KILLED
+        ({V.FAILURE: V.DIVERGED, V.FAILURE_REASON: "loss is nan"}, "FAILED", V.DIVERGED),
+    ],
+)
+def test_a_trial_ends_with_one_word_for_how_it_ended(tmp_path, last: dict, status: str, end: str) -> None:
+    from sct.tune.run.mlflow_callback import MlflowTrials
+
+    uri = tracking.default_tracking_uri(tmp_path)
+    experiment_id = tracking.ensure_experiment(uri, "exp", tmp_path / "artifacts")
+    parent = tracking.start_parent(uri, experiment_id, "exp", {})
+    writer, trial = MlflowTrials(uri, experiment_id, parent, 1), _trial(tmp_path)
+    writer.on_trial_result(0, [], trial, _evaluation(2))
+    trial.last_result = last
+    writer.on_trial_complete(0, [], trial)
+    (run,) = tracking.child_runs(uri, experiment_id, parent)
+    assert (run.info.status, run.data.tags[V.TRIAL_END], V.run_end(run)) == (status, end, end)

@@ -139,3 +139,18 @@ def test_a_trial_whose_ask_a_kill_cut_runs_with_its_whole_point(tmp_path) -> Non
     assert [t.config for t in restarted] == [t.config for t in straight]
     study = optuna.load_study(study_name="sweep", storage=f"sqlite:///{tmp_path / 'b.db'}")
     assert study.trials[1].params == {k: v for k, v in straight[1].config.items() if k != "trial"}
+
+
+def test_a_trial_the_scheduler_stopped_is_pruned_in_optuna_and_says_stopped(tmp_path) -> None:
+    search = searcher(tmp_path / "optuna.db")
+    search.sync([])
+    configs = [search.suggest("a"), search.suggest("b")]
+    trials = [
+        RayTrial(trial_id=n, config=c, status="RUNNING", last_result={}) for n, c in zip("ab", configs, strict=True)
+    ]
+    search.sync(trials)
+    search.on_trial_complete("a", {M.STEP: 4, M.BEST_STSB_DEV: 51.0})  # stopped by ASHA: no done_training
+    search.on_trial_complete("b", {M.STEP: 6, M.BEST_STSB_DEV: 52.0, DONE: 1.0})
+    study = optuna.load_study(study_name="sweep", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    ends = [(t.state, t.user_attrs.get("sct.trial_end")) for t in study.trials]
+    assert ends == [(optuna.trial.TrialState.PRUNED, "stopped"), (optuna.trial.TrialState.COMPLETE, "finished")]
