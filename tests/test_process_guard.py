@@ -89,6 +89,14 @@ def guarded_processes(log: Path) -> list[Proc]:
     return [p for p in found if p.alive()]
 
 
+def _default_signals() -> None:
+    """The inner run receives SIGINT as from a shell: default disposition, nothing blocked. An exec keeps both
+    from its parent, and this pytest process may carry what an earlier in-process test (Ray, Tune) changed: the
+    full suite's inner run ignored SIGINT and hung, while the same test alone passed."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def run_inner(tmp_path: Path, fixtures: str) -> tuple[subprocess.Popen, Path, Path]:
     (tmp_path / "inner").mkdir()
     (tmp_path / "inner" / "test_inner.py").write_text(INNER, encoding="utf-8")
@@ -100,6 +108,7 @@ def run_inner(tmp_path: Path, fixtures: str) -> tuple[subprocess.Popen, Path, Pa
         inner = subprocess.Popen(
             [*cmd, "test_inner.py"], cwd=tmp_path / "inner", env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # the signal is sent to pytest alone, as `kill PID` does
+            preexec_fn=_default_signals,
         )  # fmt: skip
     return inner, log, ready
 
