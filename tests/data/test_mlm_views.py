@@ -26,15 +26,6 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def mlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("mlm")
-    tokenizer = word_tokenizer(path)
-    torch.manual_seed(0)
-    BertForMaskedLM(tiny_bert_config(len(tokenizer))).save_pretrained(str(path))
-    return path
-
-
-@pytest.fixture(scope="module")
 def guitar_model(mlm_dir: Path) -> tuple[BertForMaskedLM, BertTokenizerFast]:
     """The tiny MLM with its output bias rigged: special tokens first, 'guitar' second, everything else far."""
     model, tokenizer = load_masked_lm(str(mlm_dir))

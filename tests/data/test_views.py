@@ -12,8 +12,6 @@ from pathlib import Path
 
 import datasets
 import pytest
-import torch
-from transformers import BertForMaskedLM
 
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides
@@ -23,8 +21,7 @@ from sct.data.sources import TextPairs, load_texts
 from sct.data.synonym_views import synonym_views
 from sct.data.tokenized import prepare_pairs
 from sct.tune.plan.grids import load_grid
-from tests.conftest import FIXTURES, tiny_bert_config
-from tests.data import word_tokenizer
+from tests.conftest import FIXTURES
 from tests.data.test_synonym_views import write_wordnet
 
 VIEWS = FIXTURES / "data" / "views.tsv"
@@ -34,15 +31,6 @@ FIX = (
     r"use a three-column source x<TAB>T\(x\)<TAB>T′\(x\), made from your sentences by "
     r"`python -m sct\.data backtranslate"
 )
-
-
-@pytest.fixture(scope="module")
-def mlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("mlm")
-    tokenizer = word_tokenizer(path)
-    torch.manual_seed(0)
-    BertForMaskedLM(tiny_bert_config(len(tokenizer))).save_pretrained(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
