@@ -12,9 +12,9 @@ from sct.config_io import resolve_config
 from sct.data.__main__ import main
 from sct.data.tokenized import prepare_pairs
 from tests.conftest import FIXTURES
-from tests.data.test_views import VIEWS, mlm_dir, wordnet_dir
+from tests.data.test_views import VIEWS, wordnet_dir
 
-__all__ = ["mlm_dir", "wordnet_dir"]  # fixtures shared with test_views
+__all__ = ["wordnet_dir"]  # a fixture shared with test_views (mlm_dir: tests/data/conftest.py)
 
 
 @pytest.mark.parametrize("augmentation", ["auto", "same", "dropout", "word_deletion", "mlm", "synonym"])
