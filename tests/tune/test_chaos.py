@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from sct.tune import vocabulary as V
+from sct.tune.run.processes import cmdline, open_paths
 from tests.conftest import REPO
 from tests.process_guard import Guarded
 from tests.tune.checks import asked
@@ -168,4 +169,14 @@ def test_chaos(tiny_model_dir, tmp_path, drivers) -> None:
     deadline = time.monotonic() + 30
     while processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert processes_with(token) == [], f"seed {seed}: processes of the experiment left"
+    left = processes_with(token)
+    assert left == [], f"seed {seed}: processes of the experiment left: {describe(left)}\n{story}"
+
+
+def describe(pids: list[int]) -> str:
+    """Each process's title and the session or experiment paths it holds open (what a failure report needs)."""
+    lines = []
+    for pid in pids:
+        opened = sorted({p for p in open_paths(pid) if "session_" in p or "/tmp/" in p})[:3]
+        lines.append(f"{pid} {' '.join(cmdline(pid))[:160]!r} holding {opened}")
+    return "\n".join(lines)
