@@ -2,8 +2,9 @@
 
 In-process: :func:`local_ray_session`. As a driver process of its own (:func:`start_driver`, SIGKILLed by the
 hygiene tests to leave a killed driver's leftovers): ``python -m tests.tune.local_ray TEMP_DIR OUT [ADDRESS]``
-starts (or, given ADDRESS, joins) a Ray, writes what :func:`sct.tune.run.ray_hygiene.record_session` recorded (or
-``{}``) to OUT and sleeps until it is stopped.
+starts (or, given ADDRESS, joins) a Ray, writes to OUT what :func:`sct.tune.run.ray_hygiene.claim_session` claimed
+before and :func:`~sct.tune.run.ray_hygiene.record_session` recorded after ``ray.init`` (None for nothing), and
+sleeps until it is stopped.
 """
 
 from __future__ import annotations
@@ -55,16 +56,19 @@ def start_driver(temp: Path, out: Path, token: str, address: str | None = None) 
 def main(temp: str, out: str, address: str | None = None) -> None:
     import ray
 
-    from sct.tune.run.ray_hygiene import SESSION_KEY, record_session
+    from sct.tune.run.ray_hygiene import SESSION_KEY, claim_session, record_session
 
+    state: dict = {}
     if address:
         ray.init(address=address)
     else:
+        claim_session(state, temp)  # as a sweep driver does: claimed before its Ray starts
         ray.init(address="local", num_cpus=1, include_dashboard=False, _temp_dir=temp)
-    state: dict = {}
+    claim = state.get(SESSION_KEY)  # what a driver killed inside ray.init leaves
     record_session(state)
     gcs = ray.get_runtime_context().gcs_address
-    Path(out).write_text(json.dumps({"record": state.get(SESSION_KEY), "gcs": gcs}), encoding="utf-8")
+    found = {"claim": claim, "record": state.get(SESSION_KEY), "gcs": gcs}
+    Path(out).write_text(json.dumps(found), encoding="utf-8")
     while True:
         time.sleep(1)
 

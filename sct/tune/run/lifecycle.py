@@ -89,6 +89,9 @@ def init_ray(address: str | None, dashboard: bool, experiment: Experiment) -> No
     if ray.is_initialized():
         return
     ray_hygiene.reap_session(experiment.state)
+    if not address:  # claimed and saved before Ray starts: a kill inside ray.init leaves a findable session
+        ray_hygiene.claim_session(experiment.state)
+    experiment.save()
     try:
         ray.init(address=address or None, log_to_driver=True, include_dashboard=dashboard)
     except Exception as err:  # noqa: BLE001 - ConnectionError and friends

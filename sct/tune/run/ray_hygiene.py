@@ -7,15 +7,18 @@ the experiment's next driver, and nothing else ever is: other users' sweeps, oth
 on the machine look just the same (same titles, parents that are not raylets), so a process is stopped only
 when it is tied to the Ray session *this experiment* recorded.
 
-:func:`record_session` runs right after the driver started a local Ray. It keeps, in the experiment's state
-(``sct_experiment.json`` under ``--storage``; Ray's session dir does not survive a restart), the host, the
-driver's identity (PID + start time) and the session directory — and nothing when ``ray.init`` joined a Ray
-someone else started. :func:`reap_session` runs before the next ``ray.init``: when the recorded driver is gone
-and the record was made on this host, it stops this user's processes tied to that session, read from
-``/proc``: a ``--flag=PATH`` argument names the session directory (GCS server, raylet, dashboard, monitors), or
-the process is titled ``ray::…`` and holds a file open under it (the agents and workers: Ray 2.60 overwrites
-their command lines, and often their environment, with the title, and points their output at the session's
-``logs/``). A shell reading those logs is no Ray process; another Ray's agents hold other files.
+:func:`claim_session` runs right before the driver starts a local Ray, :func:`record_session` right after. The
+claim keeps, in the experiment's state (``sct_experiment.json`` under ``--storage``; Ray's session dir does not
+survive a restart), the host, the driver's identity (PID + start time), Ray's temp root and the wall time; the
+record adds the session directory — or drops the claim when ``ray.init`` joined a Ray someone else started. A
+driver killed inside ``ray.init``, before its record, still leaves its claim: Ray names a head's session directory
+``session_<local date>_<PID of the process that started it>``, so the claim finds it under the temp root (a
+``session_…_<PID>`` made after the claim). :func:`reap_session` runs before the next ``ray.init``: when the
+recorded driver is gone and the record was made on this host, it stops this user's processes tied to that
+session, read from ``/proc``: a ``--flag=PATH`` argument names the session directory (GCS server, raylet,
+dashboard, monitors), or the process is titled ``ray::…`` and holds a file open under it (the agents and workers:
+Ray 2.60 overwrites their command lines, and often their environment, with the title, and points their output at
+the session's ``logs/``). A shell reading those logs is no Ray process; another Ray's agents hold other files.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sct.tune.run.processes import Proc, cmdline, names_path, open_paths, running, stop
@@ -30,23 +36,51 @@ from sct.tune.run.processes import Proc, cmdline, names_path, open_paths, runnin
 SESSION_KEY = "local_ray"  # the record's key in the experiment's state
 
 
+def claim_session(state: dict[str, Any], temp_dir: str | None = None) -> None:
+    """Before this process starts a local Ray (in ``temp_dir``, default Ray's own): note who starts it, where and
+    when, so that its session can be found even if this process dies before :func:`record_session`."""
+    from ray._common.utils import get_default_ray_temp_dir  # Ray's rule for its temp root (RAY_TMPDIR, TMPDIR)
+
+    me = Proc.of(os.getpid())
+    assert me is not None  # this process is alive
+    state[SESSION_KEY] = {
+        "host": socket.gethostname(),
+        "driver": [me.pid, me.start],
+        "temp_dir": temp_dir or get_default_ray_temp_dir(),
+        "since": time.time(),
+    }
+
+
 def record_session(state: dict[str, Any]) -> bool:
-    """Record the local Ray this process has just started in ``state``; False (and no record) when the Ray
-    this process uses was started by another process."""
+    """Complete the claim with the session directory of the local Ray this process has just started; False (and
+    no record) when the Ray this process uses was started by another process."""
     import ray
 
-    state.pop(SESSION_KEY, None)
+    claim = state.pop(SESSION_KEY, None) or {}
     node = ray._private.worker._global_node  # the session directory has no public accessor in Ray 2.60
     session_dir = node.get_session_dir_path() if node is not None else None
     me = Proc.of(os.getpid())
     if not session_dir or me is None or not any(p.parent() == me.pid for p in tied(session_dir)):
         return False  # no GCS server / raylet of that session is our child: not ours to stop, ever
-    state[SESSION_KEY] = {
-        "host": socket.gethostname(),
-        "driver": [me.pid, me.start],
-        "session_dir": session_dir,
-    }
+    mine = {"host": socket.gethostname(), "driver": [me.pid, me.start], "session_dir": session_dir}
+    state[SESSION_KEY] = claim | mine
     return True
+
+
+def session_dirs(record: dict[str, Any]) -> list[str]:
+    """The recorded session directory, or for a bare claim the ones its driver started after claiming."""
+    if record.get("session_dir"):
+        return [record["session_dir"]]
+    found = []
+    for path in Path(record["temp_dir"]).glob(f"session_*_{record['driver'][0]}"):
+        stamp = path.name.removeprefix("session_").rsplit("_", 1)[0]  # Ray's local time, to the microsecond
+        try:
+            made = datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S_%f").timestamp()
+        except ValueError:
+            continue
+        if made >= record["since"] - 1.0 and not path.is_symlink():  # a slack for clock rounding
+            found.append(str(path))
+    return found
 
 
 def tied(session_dir: str) -> list[Proc]:
@@ -66,7 +100,7 @@ def leftovers(record: dict[str, Any]) -> list[Proc]:
     """The live processes of a recorded session, or none while its driver runs or when it ran on another host."""
     if record.get("host") != socket.gethostname() or Proc(*record["driver"]).alive():
         return []
-    return tied(record["session_dir"])
+    return list(dict.fromkeys(p for session in session_dirs(record) for p in tied(session)))
 
 
 def reap_session(state: dict[str, Any], grace_s: float = 2.0) -> list[Proc]:
@@ -76,7 +110,8 @@ def reap_session(state: dict[str, Any], grace_s: float = 2.0) -> list[Proc]:
     if not record:
         return []
     stopped, alive = stop(leftovers(record), grace_s)
-    where = f"Ray session {record['session_dir']} of this experiment's earlier driver (PID {record['driver'][0]})"
+    sessions = " ".join(session_dirs(record)) or f"under {record.get('temp_dir')}"
+    where = f"Ray session {sessions} of this experiment's earlier driver (PID {record['driver'][0]})"
     if stopped:
         print(f"stopped {len(stopped)} leftover process(es) of the {where}")
     if alive:
