@@ -68,6 +68,7 @@ def distill_config(
     return cfg
 
 
+@pytest.mark.heavy  # real MiniLM teacher, 30 steps: ~1-2 min
 def test_thirty_steps_of_distillation_lower_the_loss(shared_dir: Path, tiny_student_dir: Path, tmp_path) -> None:
     cfg = distill_config(shared_dir, tiny_student_dir, tmp_path, steps=30, every=10, batch=64, examples=1920)
     reports: list[dict[str, float]] = []

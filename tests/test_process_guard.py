@@ -118,7 +118,9 @@ def run_inner(tmp_path: Path, fixtures: str) -> tuple[subprocess.Popen, Path, Pa
     [
         (signal.SIGINT, "tree"),
         (signal.SIGTERM, "tree"),
-        (signal.SIGKILL, "tree,mlflow_server,local_ray"),  # the real servers where nothing in pytest helps
+        pytest.param(  # the real servers where nothing in pytest helps: ~35 s
+            signal.SIGKILL, "tree,mlflow_server,local_ray", marks=pytest.mark.heavy
+        ),
     ],
     ids=["SIGINT", "SIGTERM", "SIGKILL"],
 )

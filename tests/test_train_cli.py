@@ -188,6 +188,7 @@ def _evaluations(path: Path) -> dict[int, dict]:
     return out
 
 
+@pytest.mark.heavy  # four training processes: ~30 s
 def test_a_run_stopped_resumed_killed_and_resumed_equals_one_run(tiny_model_dir, stsb_dir, tmp_path) -> None:
     """SIGTERM mid-window, resume, SIGKILL right after the next state written at an evaluation, resume: the same
     evaluations (loss of each window included) and the same metrics.json as one uninterrupted run."""

@@ -16,6 +16,7 @@ from tests.data.test_backtranslate import ONE_THREAD, models, one_thread, pivot_
 from tests.tune.local_ray import local_ray_session
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.heavy  # Ray Data on a local Ray with two translator replicas: ~50 s
 __all__ = ["models", "one_thread"]  # fixtures shared with test_backtranslate
 SETTINGS = ["--num-beams", "1", "--max-length", "10", "--batch-size", "4", "--shard-size", "4", *ONE_THREAD]
 

@@ -17,6 +17,7 @@ from tests.tune.fake_trainer import SLOW_EVAL_BATCH
 from tests.tune.test_crash_safety import common, driver, wait_until
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.heavy  # a real sweep driver, started and interrupted: ~40 s
 RAY_WORDS = ("Tuner.restore", "Resume experiment with", "Stop signal received", "tensorboard", "TensorBoard")
 LIBRARY_NOISE = ("Warning:", "ExperimentalWarning", "Downloading artifacts", "Trials did not complete")
 

@@ -110,6 +110,7 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     assert out.startswith("rank,trial,status,optim.lr") and out.count("\n") == 3  # plain CSV, title on stderr
 
 
+@pytest.mark.heavy  # several real Ray sweeps in subprocesses: 30-50 s
 def test_ablation_two_rows_two_seeds_and_a_failing_row(tiny_model_dir, tmp_path, capsys) -> None:
     grid = tmp_path / "mini.yaml"
     rows = [
@@ -141,6 +142,7 @@ def test_ablation_two_rows_two_seeds_and_a_failing_row(tiny_model_dir, tmp_path,
     assert (tmp_path / "mini" / "plots" / "ablation.png").is_file()
 
 
+@pytest.mark.heavy  # several real Ray sweeps in subprocesses: 30-50 s
 def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_path, capsys) -> None:
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "resumable", "--max-concurrent", "2"]
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={SLOW_EVAL_BATCH}")
@@ -189,6 +191,7 @@ def test_interrupted_sweep_resumes_without_duplicate_runs(tiny_model_dir, tmp_pa
         assert trial.user_attrs["trial_dir"] == str(tmp_path / "resumable" / "trials" / f"t{trial.number:02d}")
 
 
+@pytest.mark.heavy  # several real Ray sweeps in subprocesses: 30-50 s
 def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny_model_dir, tmp_path, capsys) -> None:
     argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "crashy", "--seeds", "2"]
     argv += common(tiny_model_dir, tmp_path, "--set", f"eval.batch_size={KILL_EVAL_BATCH}")
