@@ -69,9 +69,8 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     out = capsys.readouterr().out
     assert "--keep-models best: deleted 1 trial models" in out
     printed = float(re.search(r"disk: ([0-9.]+) MB under", out).group(1))  # the summary's footprint line
-    artifacts = disk_usage(tmp_path / "mlartifacts")  # this storage holds this one experiment
-    assert artifacts > 100_000  # the best model, logged twice (a 32-d test model)
-    assert abs(printed - (disk_usage(tmp_path / "sweep-bert-tiny-smoke") + artifacts) / (1 << 20)) <= 0.05  # .1f
+    exp_dir, artifacts = tmp_path / "sweep-bert-tiny-smoke", tmp_path / "mlartifacts"  # this one experiment
+    assert abs(printed - disk_usage(exp_dir, artifacts) / (1 << 20)) <= 0.05  # .1f; a hard link counts once
     parent, children = runs(tmp_path, "sweep-bert-tiny-smoke")
     assert len(children) == 2 and parent.info.status == "FINISHED"
     assert sorted(r.info.run_name.split()[0] for r in children) == ["t00", "t01"]  # numbered as Optuna's trials
@@ -89,12 +88,18 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
         assert {"loss", "lr", "stsb_dev", "examples_per_s"} <= set(run.data.metrics)
     finished = [r for r in children if V.run_end(r) == V.FINISHED]
     assert finished and all({"test_stsb", "test_avg"} <= set(r.data.metrics) for r in finished)
-    artifacts = {a.path for a in mlflow.list_artifacts(parent.info.run_id)}
-    assert {"best_model", "results", "plots"} <= artifacts
-    exp_dir = tmp_path / "sweep-bert-tiny-smoke"
+    assert {a.path for a in mlflow.list_artifacts(parent.info.run_id)} == {"results", "plots"}  # no model copy
     assert (exp_dir / "optuna.db").is_file() and (exp_dir / "best_model" / "modules.json").is_file()
     (kept,) = (exp_dir / "trials").glob("*/model")  # --keep-models best: the best trial's, as a hard link
-    assert (kept / "modules.json").stat().st_ino == (exp_dir / "best_model" / "modules.json").stat().st_ino
+    from mlflow import artifacts as mlflow_artifacts
+
+    (output,) = parent.outputs.model_outputs  # the logged MLflow model, its files hard links too: one copy
+    location = mlflow.get_logged_model(output.model_id).artifact_location
+    logged = Path(mlflow_artifacts.download_artifacts(artifact_uri=f"{location}/artifacts/best_model"))
+    assert logged.is_relative_to(artifacts / "sweep-bert-tiny-smoke" / "models" / output.model_id)  # in place
+    weights = sorted(p.relative_to(kept) for p in kept.rglob("*.safetensors"))
+    assert weights and all((kept / p).samefile(exp_dir / "best_model" / p) for p in weights)
+    assert all((kept / p).samefile(logged / p) for p in weights)
     import optuna  # the study optuna-dashboard shows: every trial, its value and intermediate values, its state
 
     study = optuna.load_study(study_name="sweep-bert-tiny-smoke", storage=f"sqlite:///{exp_dir / 'optuna.db'}")

@@ -115,7 +115,7 @@ def print_footprint(spec: ExperimentSpec) -> None:
     """Bytes this experiment keeps under --storage (its directory, local MLflow artifacts) and in Ray's temp dir."""
     exp, mb = spec.experiment, 1 << 20
     temp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
-    kept = disk_usage(exp.path) + disk_usage(exp.artifacts)
+    kept = disk_usage(exp.path, exp.artifacts)  # the best model and its logged MLflow copy: one file
     ray_mb = disk_usage(temp) / mb
     print(f"disk: {kept / mb:.1f} MB under {exp.storage} for {exp.name}, {ray_mb:.1f} MB in Ray's temp dir {temp}")
 
