@@ -218,6 +218,7 @@ def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny
         assert steps[0] == 2 and steps[-1] == 6 and "test_stsb" in run.data.metrics
         assert_each_step_once(mlflow, run.info.run_id)
     assert "re-running the best config over 2 seeds" in out and "| best | 2 |" in out
+    assert "Configuration for experiment" not in out and "View detailed results" not in out  # Ray's: --verbose
     assert {r.data.tags["sct.seed"] for r in by_kind["seeds"]} == {"42", "43"}
 
 
