@@ -233,3 +233,18 @@ def test_a_trial_larger_than_any_node_is_fitted_locally_and_refused_on_a_cluster
     assert f"warning: a trial asks CPU 64 but this machine has {cpus:g}: running each trial with {cpus:g}" in out
     with pytest.raises(UserError, match=r"no node of the Ray cluster \(1 node: CPU \d+, GPU 0\) can run a trial"):
         capacity.schedulable({"cpu": 64.0, "gpu": 0.0}, False, ray_nodes())
+
+
+def test_a_sweep_the_cluster_cannot_schedule_is_refused_before_its_mlflow_run(tiny_model_dir, tmp_path, capsys) -> None:
+    """On a cluster (``--address``; here the test's 2-CPU Ray, joined) a trial asking more CPUs than any node has
+    is refused (exit 2) before the MLflow parent run is opened: no run, no experiment directory is left."""
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "too-big", "--address", "auto"]
+    assert fake_sweep.sweep([*argv, "--cpus-per-trial", "64", *common(tiny_model_dir, tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "no node of the Ray cluster (1 node: CPU 2, GPU 0) can run a trial asking CPU 64" in err, err
+    assert not (tmp_path / "too-big").exists()
+    db = tmp_path / "mlflow.db"
+    if db.exists():  # the store may exist; it holds no run
+        mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+        assert not mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])
