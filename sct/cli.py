@@ -84,7 +84,7 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], in
         if debug:
             traceback.print_exc()
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        if isinstance(err, InputProblems):
+        if isinstance(err, InputProblems) and len(err.problems) > 1:
             print(suggested_command(parser.prog, argv, err.fixes), file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:

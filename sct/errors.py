@@ -13,10 +13,15 @@ class UserError(ValueError):
 
 
 class InputProblems(UserError):
-    """Several bad inputs found together: one line per problem, and the flags that fix them all (in order),
-    which the error boundary appends to the user's own command as one suggested command."""
+    """Bad inputs found together: one line per problem, and the flags that fix them all (in order), which the
+    error boundary appends to the user's own command as one suggested command when there are several. One
+    problem reads as its own line, like any UserError; a later check adds its own with :meth:`extended`."""
 
     def __init__(self, problems: list[str], fixes: list[str]) -> None:
-        self.problems, self.fixes = problems, fixes
+        self.problems, self.fixes = problems, list(dict.fromkeys(fixes))
         lines = [f"{len(problems)} input problems:", *(f"  - {p}" for p in problems)]
-        super().__init__("\n".join(lines))
+        super().__init__(problems[0] if len(problems) == 1 else "\n".join(lines))
+
+    def extended(self, problems: list[str], fixes: list[str]) -> InputProblems:
+        """These problems followed by ``problems``, with ``fixes`` after these fixes."""
+        return InputProblems([*self.problems, *problems], [*self.fixes, *fixes])

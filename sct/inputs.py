@@ -213,11 +213,8 @@ def resolve_inputs(cfg: SCTConfig) -> SCTConfig:
 
 
 def raise_problems(problems: list[tuple[str, str]], extra_fixes: list[str]) -> None:
-    """One problem: its one-line UserError; several: :class:`InputProblems` with every fix, in order."""
-    if len(problems) == 1:
-        raise UserError(problems[0][0])
-    fixes = list(dict.fromkeys([fix for _, fix in problems] + extra_fixes))
-    raise InputProblems([message for message, _ in problems], fixes)
+    """:class:`InputProblems` with every fix, in order (one problem reads as its one line)."""
+    raise InputProblems([message for message, _ in problems], [fix for _, fix in problems] + extra_fixes)
 
 
 INPUT_SECTIONS = ("model", "data", "eval", "distill")  # every value resolve_inputs reads is in these

@@ -232,17 +232,18 @@ def _describe(holder: str) -> str:
         return "another process"
 
 
-def disk_usage(path: str | os.PathLike[str]) -> int:
-    """Bytes of all regular files under ``path`` (0 when absent); links are not followed, and a file with
-    several hard links under ``path`` counts once."""
+def disk_usage(*paths: str | os.PathLike[str]) -> int:
+    """Bytes of all regular files under ``paths`` (0 when absent), as ``du`` counts them: links are not
+    followed, and a file with several hard links under them (a model and its logged MLflow copy) counts once."""
     total, seen = 0, set()
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                stat = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if (stat.st_dev, stat.st_ino) not in seen:
-                seen.add((stat.st_dev, stat.st_ino))
-                total += stat.st_size
+    for path in paths:
+        for root, _dirs, files in os.walk(path):
+            for name in files:
+                try:
+                    stat = os.lstat(os.path.join(root, name))
+                except OSError:
+                    continue
+                if (stat.st_dev, stat.st_ino) not in seen:
+                    seen.add((stat.st_dev, stat.st_ino))
+                    total += stat.st_size
     return total

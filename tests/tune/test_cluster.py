@@ -116,9 +116,13 @@ def test_two_node_sweep_on_the_worker_node_tracked_by_a_server(
         assert run.info.status == "FINISHED" and V.run_end(run) in (V.FINISHED, V.STOPPED)
         assert [m.step for m in mlflow.get_metric_history(run.info.run_id, "stsb_dev")]
     top = {a.path for a in mlflow.list_artifacts(parent.info.run_id)}
-    assert {"results", "plots", "best_model"} <= top, top
+    assert top == {"results", "plots"}, top  # the model is the logged MLflow model, not a second artifact copy
     assert mlflow.list_artifacts(parent.info.run_id, "results") and mlflow.list_artifacts(parent.info.run_id, "plots")
-    model_files = {Path(a.path).name for a in mlflow.list_artifacts(parent.info.run_id, "best_model")}
+    (output,) = parent.outputs.model_outputs
+    logged = mlflow.get_logged_model(output.model_id)
+    assert logged.artifact_location.startswith("mlflow-artifacts:"), logged.artifact_location  # the server's copy
+    listed = mlflow.list_logged_model_artifacts(output.model_id, "artifacts/best_model")
+    model_files = {Path(a.path).name for a in listed}
     assert {"modules.json", "config.json"} <= model_files, model_files  # the real trainer's sentence-transformers dir
     assert parent.info.artifact_uri.startswith("mlflow-artifacts:"), parent.info.artifact_uri
 

@@ -69,9 +69,8 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
     out = capsys.readouterr().out
     assert "--keep-models best: deleted 1 trial models" in out
     printed = float(re.search(r"disk: ([0-9.]+) MB under", out).group(1))  # the summary's footprint line
-    artifacts = disk_usage(tmp_path / "mlartifacts")  # this storage holds this one experiment
-    assert artifacts > 100_000  # the best model, logged twice (a 32-d test model)
-    assert abs(printed - (disk_usage(tmp_path / "sweep-bert-tiny-smoke") + artifacts) / (1 << 20)) <= 0.05  # .1f
+    exp_dir, artifacts = tmp_path / "sweep-bert-tiny-smoke", tmp_path / "mlartifacts"  # this one experiment
+    assert abs(printed - disk_usage(exp_dir, artifacts) / (1 << 20)) <= 0.05  # .1f; a hard link counts once
     parent, children = runs(tmp_path, "sweep-bert-tiny-smoke")
     assert len(children) == 2 and parent.info.status == "FINISHED"
     assert sorted(r.info.run_name.split()[0] for r in children) == ["t00", "t01"]  # numbered as Optuna's trials
@@ -89,12 +88,18 @@ def test_smoke_sweep_real_trainer_tracks_parent_and_children(tiny_model_dir, tmp
         assert {"loss", "lr", "stsb_dev", "examples_per_s"} <= set(run.data.metrics)
     finished = [r for r in children if V.run_end(r) == V.FINISHED]
     assert finished and all({"test_stsb", "test_avg"} <= set(r.data.metrics) for r in finished)
-    artifacts = {a.path for a in mlflow.list_artifacts(parent.info.run_id)}
-    assert {"best_model", "results", "plots"} <= artifacts
-    exp_dir = tmp_path / "sweep-bert-tiny-smoke"
+    assert {a.path for a in mlflow.list_artifacts(parent.info.run_id)} == {"results", "plots"}  # no model copy
     assert (exp_dir / "optuna.db").is_file() and (exp_dir / "best_model" / "modules.json").is_file()
     (kept,) = (exp_dir / "trials").glob("*/model")  # --keep-models best: the best trial's, as a hard link
-    assert (kept / "modules.json").stat().st_ino == (exp_dir / "best_model" / "modules.json").stat().st_ino
+    from mlflow import artifacts as mlflow_artifacts
+
+    (output,) = parent.outputs.model_outputs  # the logged MLflow model, its files hard links too: one copy
+    location = mlflow.get_logged_model(output.model_id).artifact_location
+    logged = Path(mlflow_artifacts.download_artifacts(artifact_uri=f"{location}/artifacts/best_model"))
+    assert logged.is_relative_to(artifacts / "sweep-bert-tiny-smoke" / "models" / output.model_id)  # in place
+    weights = sorted(p.relative_to(kept) for p in kept.rglob("*.safetensors"))
+    assert weights and all((kept / p).samefile(exp_dir / "best_model" / p) for p in weights)
+    assert all((kept / p).samefile(logged / p) for p in weights)
     import optuna  # the study optuna-dashboard shows: every trial, its value and intermediate values, its state
 
     study = optuna.load_study(study_name="sweep-bert-tiny-smoke", storage=f"sqlite:///{exp_dir / 'optuna.db'}")
@@ -216,6 +221,7 @@ def test_killed_worker_retries_from_its_checkpoint_and_seeds_rerun_the_best(tiny
         assert steps[0] == 2 and steps[-1] == 6 and "test_stsb" in run.data.metrics
         assert_each_step_once(mlflow, run.info.run_id)
     assert "re-running the best config over 2 seeds" in out and "| best | 2 |" in out
+    assert "Configuration for experiment" not in out and "View detailed results" not in out  # Ray's: --verbose
     assert {r.data.tags["sct.seed"] for r in by_kind["seeds"]} == {"42", "43"}
 
 
@@ -230,3 +236,18 @@ def test_a_trial_larger_than_any_node_is_fitted_locally_and_refused_on_a_cluster
     assert f"warning: a trial asks CPU 64 but this machine has {cpus:g}: running each trial with {cpus:g}" in out
     with pytest.raises(UserError, match=r"no node of the Ray cluster \(1 node: CPU \d+, GPU 0\) can run a trial"):
         capacity.schedulable({"cpu": 64.0, "gpu": 0.0}, False, ray_nodes())
+
+
+def test_a_sweep_the_cluster_cannot_schedule_is_refused_before_its_mlflow_run(tiny_model_dir, tmp_path, capsys) -> None:
+    """On a cluster (``--address``; here the test's 2-CPU Ray, joined) a trial asking more CPUs than any node has
+    is refused (exit 2) before the MLflow parent run is opened: no run, no experiment directory is left."""
+    argv = ["bert-tiny", "--smoke", "--trainer", FAKE, "--experiment", "too-big", "--address", "auto"]
+    assert fake_sweep.sweep([*argv, "--cpus-per-trial", "64", *common(tiny_model_dir, tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "no node of the Ray cluster (1 node: CPU 2, GPU 0) can run a trial asking CPU 64" in err, err
+    assert not (tmp_path / "too-big").exists()
+    db = tmp_path / "mlflow.db"
+    if db.exists():  # the store may exist; it holds no run
+        mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
+        assert not mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])

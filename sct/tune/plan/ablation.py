@@ -17,7 +17,7 @@ from sct.config import SCTConfig
 from sct.config_io import apply_overrides, flatten, resolve_config
 from sct.data import paper_data
 from sct.data.paper_data import PAPER_DATA
-from sct.errors import UserError
+from sct.errors import InputProblems, UserError
 from sct.inputs import model_size, model_source, resolve_inputs
 from sct.presets import size_of
 from sct.tune import vocabulary as V
@@ -56,9 +56,13 @@ def plan(args: argparse.Namespace) -> tuple[ExperimentSpec, AblationGrid, list[S
     base = resolve_config(args.model, args.config)
     if args.from_sweep:
         base = apply_overrides(base, sweep_best(tracking_uri, args.from_sweep), "--from-sweep")
-    base = resolve_inputs(apply_overrides(base, base_overrides(args, storage), "--set"))
+    base = apply_overrides(base, base_overrides(args, storage), "--set")
+    try:
+        base, found = resolve_inputs(base), None
+    except InputProblems as problems:  # the rows are checked too (on the base as given): all problems at once
+        found = problems
     teacher = base.distill.teacher or (model_source(args.teacher) if args.teacher else None)
-    grid, skipped = preflight.select_available(grid, base, teacher, args.skip_unavailable)
+    grid, skipped = preflight.select_available(grid, base, teacher, args.skip_unavailable, found)
     configs = [grid.row_config(base, row.name, teacher) for row in grid.rows]
     size = model_size(base.model.name)  # the shape trained: the paper's numbers of that size
     seeds = [base.optim.seed + i for i in range(args.seeds)]

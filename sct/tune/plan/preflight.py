@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from sct.config import SCTConfig
-from sct.errors import UserError
+from sct.errors import InputProblems
 from sct.hub import DATASET_SUFFIXES, file_column_count, has_weights, in_cache, looks_like_path, offline
+from sct.inputs import FIXES
 
 _MLM_HEAD_PREFIXES = ("cls.predictions.", "lm_head.", "vocab_projector.", "generator_lm_head.", "predictions.")
 _LEXICAL_FIX = 'pip install -e ".[lexical]" then apt-get install wordnet-base (or --set data.wordnet_dir=DIR)'
@@ -137,27 +138,31 @@ def unavailable_rows(grid: Any, base: SCTConfig, teacher: str | None) -> dict[st
     return {name: " ".join(reason.split()) for name, reason in out.items()}  # one line each
 
 
-def select_available(grid: Any, base: SCTConfig, teacher: str | None, skip: bool) -> tuple[Any, dict[str, str]]:
-    """(the grid to run, skipped rows with reasons): all rows, or UserError listing every unavailable one.
+def select_available(
+    grid: Any, base: SCTConfig, teacher: str | None, skip: bool, found: InputProblems | None = None
+) -> tuple[Any, dict[str, str]]:
+    """(the grid to run, skipped rows with reasons), or :class:`InputProblems` listing the base config's
+    problems (``found``: :func:`sct.inputs.resolve_inputs`'s) and every unavailable row, one line each.
 
     With ``skip`` the unavailable rows are dropped, unless that leaves nothing to run or drops the baseline
-    (every Δ is measured against it)."""
-    if grid.needs_teacher and not teacher:
-        raise UserError(f"{grid.path}: grid '{grid.name}' needs a teacher: pass --teacher {_TEACHER_HINT}")
-    reasons = unavailable_rows(grid, base, teacher)
-    if not reasons:
-        return grid, {}
-    listed = " | ".join(f"row '{name}': {reason}" for name, reason in reasons.items())
+    (every Δ is measured against it); without it the suggested command adds ``--skip-unavailable`` where
+    that would run the other rows."""
     where = f"grid {grid.name} ({grid.path})"
-    if not skip:
-        raise UserError(
-            f"{where}: {len(reasons)} of {len(grid.rows)} rows cannot run here: {listed} "
-            "-- fix them, or pass --skip-unavailable to run the other rows"
-        )
-    if len(reasons) == len(grid.rows):
-        raise UserError(f"{where}: no row can run here: {listed}")
-    if grid.baseline in reasons:
-        raise UserError(
-            f"{where}: the baseline row '{grid.baseline}' cannot run here, so no Δ can be measured: {listed}"
-        )
+    found = found or InputProblems([], [])
+    if grid.needs_teacher and not teacher:
+        needs = f"{grid.path}: grid '{grid.name}' needs a teacher: pass --teacher {_TEACHER_HINT}"
+        raise found.extended([needs], [FIXES["distill.teacher"]])
+    reasons = unavailable_rows(grid, base, teacher)
+    listed = " | ".join(f"row '{name}': {reason}" for name, reason in reasons.items())
+    if reasons and len(reasons) == len(grid.rows):
+        found = found.extended([f"{where}: no row can run here: {listed}"], [])
+    elif grid.baseline in reasons:
+        baseline = f"{where}: the baseline row '{grid.baseline}' cannot run here, so no Δ can be measured: {listed}"
+        found = found.extended([baseline], [])
+    elif reasons and not skip:
+        lines = [f"{where}: row '{name}' cannot run here: {reason}" for name, reason in reasons.items()]
+        lines[-1] += " -- fix the rows, or pass --skip-unavailable to run the other rows"
+        found = found.extended(lines, ["--skip-unavailable"])
+    if found.problems:
+        raise found
     return grid.select([r.name for r in grid.rows if r.name not in reasons]), reasons

@@ -17,18 +17,21 @@ from sct.tune.tracking.model import log_sentence_model
 
 
 def log_best_model(exp: Experiment, model_dir: Path | None, register: str | None = None) -> Path | None:
-    """Copy the best trial's model to ``<experiment>/best_model`` and log it to the parent run, as files and
-    as an MLflow model (``mlflow.pyfunc.load_model`` returns embeddings); ``register`` also registers it."""
+    """Copy the best trial's model to ``<experiment>/best_model`` and log it to the parent run as an MLflow
+    model (``mlflow.pyfunc.load_model`` returns embeddings; its files are at ``artifacts/best_model``);
+    ``register`` also registers it. One physical copy: ``best_model`` is hard links to the trial's files, and
+    so is the logged model on a local artifact store (:mod:`sct.tune.tracking.local_copy`). A directory
+    that is not a model MLflow can load is logged as plain files (run artifact ``best_model``) instead."""
     if model_dir is None or not model_dir.is_dir():
         print("no best model to log (no finished trial with a model)")
         return None
     target = exp.path / "best_model"
     write_dir(target, lambda tmp: copy_tree(model_dir, tmp))  # hard links: the trial's model costs no more disk
-    exp.mlflow.log_artifacts(exp.parent_run_id, str(target), "best_model")
     try:
         uri = log_sentence_model(exp.tracking_uri, exp.parent_run_id, target, register_name=register)
-    except UserError as err:  # the files are logged; the MLflow model is a convenience, never a failure
-        print(f"best model: {target} (not logged as an MLflow model: {err})")
+    except UserError as err:  # the files still reach the run, as plain artifacts
+        exp.mlflow.log_artifacts(exp.parent_run_id, str(target), "best_model")
+        print(f"best model: {target} (logged as files, artifact best_model; not an MLflow model: {err})")
         return target
     print(f"best model: {target} (MLflow model {uri}{f', registered as {register}' if register else ''})")
     return target

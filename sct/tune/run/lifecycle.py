@@ -1,8 +1,9 @@
 """One experiment lifecycle for sweeps, ablation grids and seed re-runs: ``run_experiment(spec, configs, ...)``.
 
-Pre-flight (data prepared once, the MLflow parent run, Ray), then the ``Tuner`` built or restored and run
-(:mod:`sct.tune.run.tuner`), then how its trials ended (:mod:`sct.tune.run.trial_ends`), the kind-specific
-summary, the models kept, the footprint on disk and the parent run's ending. Exit code: 0 when every trial
+Pre-flight (Ray, a trial's resources checked against its nodes, data prepared once, the MLflow parent run),
+then the ``Tuner`` built or restored and run (:mod:`sct.tune.run.tuner`), then how its trials ended
+(:mod:`sct.tune.run.trial_ends`), the kind-specific summary, the models kept, the footprint on disk and the
+parent run's ending. Exit code: 0 when every trial
 ended (diverged ones are results), 1 when a trial crashed, 130 when the run was interrupted (SIGINT, SIGTERM).
 """
 
@@ -118,7 +119,7 @@ def print_footprint(spec: ExperimentSpec) -> None:
     """Bytes this experiment keeps under --storage (its directory, local MLflow artifacts) and in Ray's temp dir."""
     exp, mb = spec.experiment, 1 << 20
     temp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
-    kept = disk_usage(exp.path) + disk_usage(exp.artifacts)
+    kept = disk_usage(exp.path, exp.artifacts)  # the best model and its logged MLflow copy: one file
     ray_mb = disk_usage(temp) / mb
     print(f"disk: {kept / mb:.1f} MB under {exp.storage} for {exp.name}, {ray_mb:.1f} MB in Ray's temp dir {temp}")
 
@@ -155,11 +156,13 @@ def _run(
     spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
 ) -> int:
     quiet_library_noise(spec.verbose)
+    init_ray(spec.address, spec.dashboard, spec.experiment)
+    # A trial no node can hold is refused (exit 2) before the data is prepared and the MLflow parent opened:
+    # a refused experiment leaves no run and no directory (Experiment.forget_if_unstarted).
+    spec.resources = capacity.schedulable(spec.resources, not spec.address, ray_nodes())
+    spec.payload = dataclasses.replace(spec.payload, cpus=spec.resources["cpu"])  # torch threads per trial
     prepare_data(configs, ray_starter(spec))
     open_parent(spec)
-    init_ray(spec.address, spec.dashboard, spec.experiment)
-    spec.resources = capacity.schedulable(spec.resources, not spec.address, ray_nodes())  # or UserError: exit 2
-    spec.payload = dataclasses.replace(spec.payload, cpus=spec.resources["cpu"])  # torch threads per trial
     exp = spec.experiment
     gpus = f"{spec.resources.get('gpu', 0.0):g}"  # what the trials held: the GPU-hours of sct.report's size table
     tracking.client(exp.tracking_uri).set_tag(exp.state["parent_run_id"], "sct.gpus_per_trial", gpus)

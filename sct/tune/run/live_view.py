@@ -239,14 +239,18 @@ class _DropMessages(logging.Filter):
 
 
 def quiet_library_noise(verbose: bool) -> None:
-    """Unless ``verbose``: hide Ray's "Experiment state snapshotting" warnings and its Ctrl-C lines (its
-    ``Tuner.restore`` hint contradicts ``--resume``; the driver prints its own), MLflow's transfer progress bars,
-    Optuna's ExperimentalWarnings (its matplotlib plots; TPE's multivariate/constant liar before Optuna 5) and
-    its per-trial INFO lines. Call once in the driver, before Ray starts (its workers inherit the environment).
+    """Unless ``verbose``: hide Ray's "Experiment state snapshotting" warnings, its experiment box and results
+    path at the start, and its Ctrl-C lines (its ``Tuner.restore`` hint contradicts ``--resume``; the driver
+    prints its own), MLflow's transfer progress bars, Optuna's ExperimentalWarnings (its matplotlib plots;
+    TPE's multivariate/constant liar before Optuna 5) and its per-trial INFO lines. Call once in the driver,
+    before Ray starts (its workers inherit the environment).
     A trial's error is still reported: by the driver's own summary."""
     if verbose:
         return
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")  # Ray's own switch
+    # Ray's legacy output engine: at RunConfig(verbose=0) it prints nothing, where the new one prints its
+    # "Configuration for experiment" box, "View detailed results here" and a TensorBoard hint at any verbosity.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # MLflow's, read at each transfer
     for name in _NOISY_RAY_LOGGERS:
         logger = logging.getLogger(name)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sct.errors import UserError
 from sct.tune.tracking import client as store_client
+from sct.tune.tracking.local_copy import link_identical, local_path
 
 ARTIFACT_KEY = "model_dir"
 MODEL_NAME = "sentence_encoder"
@@ -137,7 +138,9 @@ def log_sentence_model(
 
     The run keeps its status; the model shows in its "Models" column and on the experiment's Models tab.
     ``register_name`` also creates a version of that registered model. Returns the model URI
-    (``models:/<model_id>``) that ``mlflow.pyfunc.load_model`` takes.
+    (``models:/<model_id>``) that ``mlflow.pyfunc.load_model`` takes. The files are in the model at
+    ``artifacts/<model_dir's name>``; on a local artifact store they are hard links to ``model_dir``'s
+    (:mod:`sct.tune.tracking.local_copy`), so logging costs no second copy of the weights.
     """
     import mlflow
     import mlflow.pyfunc
@@ -183,4 +186,7 @@ def log_sentence_model(
     finally:
         pyfunc_logger.removeFilter(_no_pickle_note)
         mlflow.set_tracking_uri(previous)
+    store = local_path(client.get_logged_model(logged.model_id).artifact_location)
+    if store is not None:  # a local artifact store: its copy of the files becomes hard links to ``directory``
+        link_identical(directory, store / info.flavors["python_function"]["artifacts"][ARTIFACT_KEY]["path"])
     return info.model_uri

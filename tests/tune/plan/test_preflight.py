@@ -7,6 +7,7 @@ an empty directory, a one-column training file, BSL's two-column file (no x).
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from transformers import BertForMaskedLM
 from sct import ablate
 from sct.config import SCTConfig
 from sct.config_io import apply_overrides
-from sct.errors import UserError
+from sct.errors import InputProblems, UserError
 from sct.tune.plan.grids import load_grid, parse_grid
 from sct.tune.plan.preflight import file_column_count, select_available, unavailable_rows
 from tests.conftest import FIXTURES, tiny_bert_config
@@ -146,9 +147,12 @@ def test_rows_that_need_x_are_unavailable_on_bsl_two_columns(tmp_path: Path) -> 
 def test_select_refuses_or_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "nltk", None)
     cfg = config(tmp_path, **{"model.name": str(config_only_dir(tmp_path))})
-    every = r"3 of 5 rows cannot run here: row 'aug_mlm': .* \| row 'aug_synonym': .* \| row 'back_translation': "
-    with pytest.raises(UserError, match=r"grid mini \(mini.yaml\): " + every + ".* -- fix them, or pass --skip-"):
+    with pytest.raises(InputProblems) as info:
         select_available(grid(), cfg, None, skip=False)
+    assert [line.split(":")[0] for line in info.value.problems] == ["grid mini (mini.yaml)"] * 3
+    assert [line.split("'")[1] for line in info.value.problems] == ["aug_mlm", "aug_synonym", "back_translation"]
+    assert info.value.problems[-1].endswith("-- fix the rows, or pass --skip-unavailable to run the other rows")
+    assert info.value.fixes == ["--skip-unavailable"]
     kept, skipped = select_available(grid(), cfg, None, skip=True)
     assert [r.name for r in kept.rows] == ["sct", "no_queue"]
     assert list(skipped) == ["aug_mlm", "aug_synonym", "back_translation"]
@@ -169,8 +173,28 @@ def test_ablate_dry_run_lists_skipped_rows_or_exits_2(tmp_path, tiny_model_dir, 
     argv += ["--train-data", str(FIXTURES / "sentences.txt"), "--sts-dir", str(FIXTURES / "sts")]
     argv += ["--set", f"model.name={config_only_dir(tmp_path)}", "--set", "eval.test_tasks=[stsb]"]
     assert ablate.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("python -m sct.ablate: error: grid mini (") and err.count("\n") == 1 and "3 of 5 rows" in err
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "python -m sct.ablate: error: 3 input problems:" and len(lines) == 5
+    assert all(line.startswith("  - grid mini (") for line in lines[1:4])
+    assert lines[4].endswith(f"{shlex.join(argv)} --skip-unavailable")  # the command that runs what can run
     assert ablate.main([*argv, "--skip-unavailable"]) == 0
     out = capsys.readouterr().out
     assert "2 rows x 3 seeds = 6 trials" in out and "aug_synonym: SKIPPED (--skip-unavailable): " in out
+
+
+def test_ablate_lists_the_base_inputs_and_the_rows_problems_together(tmp_path, capsys, monkeypatch) -> None:
+    """A missing training file and STS dir (the base config) and two rows that cannot run: one error, five
+    lines, one suggested command that fixes the inputs and skips the rows."""
+    monkeypatch.setitem(sys.modules, "nltk", None)
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump({"name": "mini", "baseline": "sct", "rows": ROWS}), encoding="utf-8")
+    argv = [str(path), "--model", "bert-tiny", "--storage", str(tmp_path / "runs"), "--dry-run"]
+    argv += ["--train-data", str(tmp_path / "no.txt"), "--sts-dir", str(tmp_path / "no_sts")]
+    argv += ["--set", f"model.name={config_only_dir(tmp_path)}", "--set", "eval.test_tasks=[stsb]"]
+    assert ablate.main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "python -m sct.ablate: error: 4 input problems:" and len(lines) == 6
+    assert [line.split("'")[1] for line in lines[1:5]] == ["data.train", "eval.sts_dir", "aug_mlm", "aug_synonym"]
+    prefix = f"suggested command (fill in the UPPER-CASE placeholders): python -m sct.ablate {shlex.join(argv)} "
+    assert lines[5] == prefix + "--train-data FILE --sts-dir STS_DIR --skip-unavailable"
+    assert not list((tmp_path / "runs").iterdir())  # refused before the experiment was opened

@@ -146,6 +146,7 @@ def test_quiet_library_noise_drops_ray_snapshot_warnings(
     monkeypatch.setattr(logger, "level", logger.level)
     monkeypatch.delenv("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", raising=False)
     monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)
     with warnings.catch_warnings():
         quiet_library_noise(verbose)
         quiet_library_noise(verbose)  # idempotent: one filter
@@ -198,3 +199,18 @@ def test_eta_is_the_files_estimate_until_a_trial_ends() -> None:
     assert header(running, 4, 0.0, 600.0).endswith("ETA ?")  # no estimate in the file
     ended = [*running, TrialRow("t01", "done", {LR: 1e-4}, 64, 70.0, 71.0)]
     assert header(ended, 4, 0.0, 600.0, estimate_s=3600.0).endswith("ETA 30:00")  # measured from now on
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_rays_experiment_box_and_results_path_only_when_verbose(verbose: bool, monkeypatch) -> None:
+    """Ray's new output engine prints its "Configuration for experiment" box, "View detailed results here"
+    and a TensorBoard hint at a run's start whatever RunConfig(verbose) says; its legacy engine, at verbose 0
+    (what the driver passes without --verbose), prints nothing: Ray picks the engine by RAY_AIR_NEW_OUTPUT."""
+    from ray.tune.experimental.output import AirVerbosity, get_air_verbosity
+
+    monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)
+    monkeypatch.delenv("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", raising=False)
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    with warnings.catch_warnings():
+        quiet_library_noise(verbose)
+    assert get_air_verbosity(1 if verbose else 0) == (AirVerbosity.DEFAULT if verbose else None)

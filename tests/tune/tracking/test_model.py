@@ -159,3 +159,24 @@ def test_models_logged_under_the_old_module_name_still_find_their_class() -> Non
     blob = pickle.dumps(model.SentenceEncoderModel, protocol=0)  # by reference: the module and class names
     blob = blob.replace(b"sct.tune.tracking.model", b"sct.tune.mlflow_model")
     assert pickle.loads(blob) is model.SentenceEncoderModel
+
+
+def test_on_a_local_store_the_logged_model_holds_the_same_files_not_a_copy(exported_dir, store) -> None:
+    """The logged model's files are hard links to the logged directory's: the weights are on disk once."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from sct.storage import disk_usage
+    from sct.tune.tracking.model import log_sentence_model
+
+    uri, _, run_id = store
+    model_id = log_sentence_model(uri, run_id, exported_dir).removeprefix("models:/")
+    location = MlflowClient(tracking_uri=uri).get_logged_model(model_id).artifact_location
+    logged = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"{location}/artifacts/{exported_dir.name}"))
+    files = sorted(p.relative_to(exported_dir) for p in exported_dir.rglob("*") if p.is_file())
+    assert any(p.suffix == ".safetensors" for p in files)
+    assert sorted(p.relative_to(logged) for p in logged.rglob("*") if p.is_file()) == files
+    for path in files:
+        assert (logged / path).samefile(exported_dir / path), path
+    model_files = disk_usage(logged.parents[1])  # MLmodel, the pickle, the environment files
+    assert disk_usage(exported_dir, logged.parents[1]) == disk_usage(exported_dir) + model_files - disk_usage(logged)
