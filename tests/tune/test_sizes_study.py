@@ -48,6 +48,13 @@ def children(storage: Path, experiment: str) -> list:
     return [r for r in runs if r.data.tags.get("sct.role") != "parent"]
 
 
+def parent_run(storage: Path, experiment: str):
+    mlflow = tracking.client(tracking.default_tracking_uri(storage))
+    exp = mlflow.get_experiment_by_name(experiment)
+    (run,) = mlflow.search_runs([exp.experiment_id], filter_string="tags.`sct.role` = 'parent'")
+    return run
+
+
 def best(runs: list) -> dict[str, float]:
     top = max(runs, key=lambda r: r.data.metrics.get("best_stsb_dev", float("-inf")))
     keys = ("optim.lr", "method.queue_size", "method.tau_ref", "method.tau_online")
@@ -71,6 +78,19 @@ def test_two_sizes_warm_start_and_the_cross_size_table(shared_dir, tmp_path, cap
     assert {k: float(warm.data.params[k]) for k in best(tiny_runs)} == best(tiny_runs)  # same space: unchanged
     study = optuna.load_study(study_name=MINI, storage=f"sqlite:///{tmp_path / MINI / 'optuna.db'}")
     assert sorted(t.user_attrs["sct.warm_start"] for t in study.trials) == ["best of " + TINY, "points_to_evaluate"]
+
+    parents = {name: parent_run(tmp_path, name) for name in (TINY, MINI)}
+    both = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}", "--warm-start")
+    capsys.readouterr()
+    assert fake_sweep.sweep(["bert-tiny", *both, "--resume"]) == 0  # both finished: neither runs nor summarises again
+    out = capsys.readouterr().out
+    assert f"== {TINY} (finished before: not run again) ==" in out and f"== {MINI} (finished before" in out
+    assert "best hyperparameters by model size (2 sweeps)" in out
+    for name, before in parents.items():
+        after = parent_run(tmp_path, name)
+        assert (after.info.end_time, after.info.status) == (before.info.end_time, "FINISHED")
+        assert after.data.tags.keys() - before.data.tags.keys() <= {"sct.study", "sct.study_run_id"}  # the study links
+    assert len(children(tmp_path, TINY)) == len(tiny_runs) and len(children(tmp_path, MINI)) == len(mini_runs)
 
     capsys.readouterr()
     argv = [TINY, MINI, "--storage", str(tmp_path), "--format", "csv"]
@@ -115,7 +135,17 @@ def test_study_dry_run_shows_every_size_and_the_total(shared_dir, tmp_path, caps
     assert fake_sweep.sweep(["bert-tiny", *argv]) == 0  # given largest first: run smallest first
     out = capsys.readouterr().out
     assert out.index(f"sweep {TINY}: 2 trials") < out.index(f"sweep {MINI}: 2 trials")
-    assert "study: 2 sizes, 4 trials in all" in out and f"  {MINI}: 2 trials x (1 CPU, 0.25 GPU)" in out
+    assert "study: 2 sizes, 4 trials in all, side by side on one Ray:" in out
+    assert f"  {MINI}: 2 trials x (1 CPU, 0.25 GPU), no time estimate" in out  # --smoke: the files' are for full runs
+    sizes = ("bert-tiny", "bert-small")
+    full = [*sizes, "--dry-run", "--warm-start", "--storage", str(tmp_path), "--set", "eval.test_tasks=[stsb]"]
+    full += ["--train-data", str(FIXTURES / "sentences.txt"), "--sts-dir", str(FIXTURES / "sts")]
+    assert fake_sweep.sweep([*full, *(f"--model-dir={size}={mini_config}" for size in sizes)]) == 0
+    out = capsys.readouterr().out  # the budget: trials x the file's minutes per trial x the GPU share per trial
+    assert "study: 2 sizes, 56 trials in all, one size after another (smallest first, --warm-start):" in out
+    assert "  sweep-bert-tiny: 32 trials x (2 CPU, 0.25 GPU) x ~10 min = 5:20 h of trial time, 1.3 GPU-hours" in out
+    assert "  sweep-bert-small: 24 trials x (4 CPU, 0.5 GPU) x ~25 min = 10:00 h of trial time, 5.0 GPU-hours" in out
+    assert "  total: 15:20 h of trial time, ~6.3 GPU-hours (estimates;" in out
     assert not (tmp_path / TINY).exists() and not (tmp_path / MINI).exists()  # a dry run starts nothing
     assert fake_sweep.sweep(["bert-tiny", *argv[:-2], "--model-dir", f"bert-small={mini_config}"]) == 2
     assert "bert-small is not swept here" in capsys.readouterr().err

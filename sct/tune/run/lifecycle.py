@@ -23,7 +23,7 @@ from sct.errors import UserError
 from sct.storage import DirLock, disk_usage
 from sct.tune import tracking
 from sct.tune import vocabulary as V
-from sct.tune.experiment import Experiment
+from sct.tune.experiment import ENDED, Experiment
 from sct.tune.plan import capacity
 from sct.tune.plan.spec import ExperimentSpec, OptunaPlan
 from sct.tune.run import ray_hygiene
@@ -152,6 +152,7 @@ def _run(
     spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
 ) -> int:
     quiet_library_noise(spec.verbose)
+    spec.experiment.state.pop(ENDED, None)  # a resumed experiment is not finished until it ends again
     prepare_data(configs, ray_starter(spec))
     open_parent(spec)
     init_ray(spec.address, spec.dashboard, spec.experiment)
@@ -177,5 +178,7 @@ def _run(
         print(f"--keep-models best: deleted {deleted} trial models ({freed / (1 << 20):.1f} MB)")
     print_footprint(spec)
     print_next_steps(spec)
-    exp.mlflow.set_terminated(exp.parent_run_id, "FAILED" if outcome.crashed else "FINISHED")
+    exp.state[ENDED] = "FAILED" if outcome.crashed else "FINISHED"
+    exp.mlflow.set_terminated(exp.parent_run_id, exp.state[ENDED])
+    exp.save()
     return 1 if outcome.crashed else 0
