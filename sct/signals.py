@@ -7,6 +7,7 @@
 - :func:`sigterm_as_sigint` / :func:`forward_sigterm`: SIGTERM (what Slurm, Kubernetes and systemd send) does
   whatever SIGINT does at that moment: Tune's graceful stop, the trainer's save-and-stop, or Ctrl-C's
   ``KeyboardInterrupt``.
+- :func:`stop_with_parent`: a child process (a study's size driver) gets SIGTERM when its parent dies.
 
 Only the main thread can install handlers; elsewhere (a Ray worker thread) these are no-ops.
 """

@@ -151,38 +151,76 @@ def test_study_dry_run_shows_every_size_and_the_total(shared_dir, tmp_path, caps
     assert "bert-small is not swept here" in capsys.readouterr().err
 
 
+def interrupt_once(cache: Path, started: int, then_s: float) -> threading.Thread:
+    """Ctrl-C to the study driver (this process) ``then_s`` after some trial name's ``started``-th attempt
+    started (the fake trainer logs each attempt per trial name; the sizes' trials share names, t00…)."""
+
+    def watch() -> None:
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(len(f.read_text().split()) >= started for f in cache.glob("starts-*")):
+            time.sleep(0.2)
+        time.sleep(then_s)
+        os.kill(os.getpid(), signal.SIGINT)  # forwarded to the sizes' drivers: each saves and stops
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def overlap(a: list, b: list) -> bool:
+    """Whether a run of ``a`` and a run of ``b`` were open at the same time (MLflow start/end, ms)."""
+    return any(x.info.start_time < y.info.end_time and y.info.start_time < x.info.end_time for x in a for y in b)
+
+
 @pytest.mark.chaos  # interrupted and resumed: run by .ci/run with the other kill-and-resume tests
-def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path, capsys) -> None:
-    """Interrupted while the second size runs; without --resume refused; --resume finishes both, then the table."""
+def test_two_sizes_side_by_side_interrupted_resumed_then_left_alone(shared_dir, tmp_path, capsys) -> None:
+    """Both sizes' first trials run at once (one trial per size at a time, 2 CPUs); Ctrl-C stops both, --resume
+    finishes both, a second --resume runs nothing again."""
     mini_config = shared_dir / "models" / "bert-mini-config"
     argv = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}")
-    argv = ["bert-tiny", *argv, "--warm-start", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
-    cache = tmp_path / "cache"
-
-    def interrupt_in_the_second_size() -> None:  # the fake trainer logs each attempt's start per trial name
-        deadline = time.time() + 180
-        while time.time() < deadline and not any(len(f.read_text().split()) >= 2 for f in cache.glob("starts-*")):
-            time.sleep(0.2)
-        time.sleep(2.0)  # a first evaluation of the second size
-        os.kill(os.getpid(), signal.SIGUSR1)  # what Ctrl+C does to Tune: stop, save state
-
-    watcher = threading.Thread(target=interrupt_in_the_second_size, daemon=True)
-    watcher.start()
+    argv = ["bert-tiny", *argv, "--max-concurrent", "1", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    watcher = interrupt_once(tmp_path / "cache", started=2, then_s=1.0)  # t00 of both sizes started
     assert fake_sweep.sweep(argv) == 130
     watcher.join()
     out = capsys.readouterr().out
     assert f"== {TINY} (new) ==" in out and f"== {MINI} (new) ==" in out
+    assert f"  {TINY}: 0/2 done · 1 running" in out or f"  {MINI}: 0/2 done · 1 running" in out  # the study's view
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert f"== {TINY} (resumed) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert "[bert-tiny] 2 trials: " in out and "[bert-mini] 2 trials: " in out  # each size's own summary
+    assert "best hyperparameters by model size (2 sweeps)" in out
+    tiny, mini = children(tmp_path, TINY), children(tmp_path, MINI)
+    assert len(tiny) == len(mini) == 2 and overlap(tiny, mini)
+    for name in (TINY, MINI):
+        study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / name / 'optuna.db'}")
+        assert sorted(t.state.name for t in study.trials) in (["COMPLETE", "COMPLETE"], ["COMPLETE", "PRUNED"])
+        assert parent_run(tmp_path, name).info.status == "FINISHED"
+    ends = {name: parent_run(tmp_path, name).info.end_time for name in (TINY, MINI)}
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0  # all finished: nothing runs again
+    out = capsys.readouterr().out
+    assert f"== {TINY} (finished before: not run again) ==" in out and "[bert-" not in out
+    assert {name: parent_run(tmp_path, name).info.end_time for name in (TINY, MINI)} == ends
+
+
+@pytest.mark.chaos  # interrupted and resumed: run by .ci/run with the other kill-and-resume tests
+def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path, capsys) -> None:
+    """--warm-start: one size after another. Interrupted while the second size runs; without --resume refused;
+    --resume leaves the finished first size alone and finishes the second, then the table."""
+    mini_config = shared_dir / "models" / "bert-mini-config"
+    argv = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}")
+    argv = ["bert-tiny", *argv, "--warm-start", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    watcher = interrupt_once(tmp_path / "cache", started=2, then_s=2.0)  # a first evaluation of the second size
+    assert fake_sweep.sweep(argv) == 130
+    watcher.join()
+    out = capsys.readouterr().out
+    assert f"== {TINY} (new) ==" in out and f"== {MINI} (new) ==" in out
+    assert out.index("[bert-tiny] 2 trials: ") < out.index(f"== {MINI} (new) ==")  # the first size ended first
+    tiny_end = parent_run(tmp_path, TINY).info.end_time
     assert fake_sweep.sweep(argv) == 2  # without --resume: refused before anything runs
     assert f"experiment {TINY!r} already exists" in capsys.readouterr().err
     assert fake_sweep.sweep([*argv, "--resume"]) == 0
     out = capsys.readouterr().out
-    assert f"== {TINY} (resumed) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert f"== {TINY} (finished before: not run again) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert "[bert-tiny]" not in out and parent_run(tmp_path, TINY).info.end_time == tiny_end
     assert "best hyperparameters by model size (2 sweeps)" in out and "| bert-mini |" in out
-    assert len(children(tmp_path, TINY)) == 2 and len(children(tmp_path, MINI)) == 2  # no trial twice
-    mini_sources = {r.data.tags.get("sct.warm_start") for r in children(tmp_path, MINI)}
-    assert f"best of {TINY}" in mini_sources  # the smaller size, swept first, seeds the larger one
-    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
-    for name in (TINY, MINI):
-        exp = mlflow.get_experiment_by_name(name)
-        (parent,) = mlflow.search_runs([exp.experiment_id], filter_string="tags.`sct.role` = 'parent'")
-        assert parent.info.status == "FINISHED" and parent.data.tags["sct.study"] == f"study-{TINY}+{MINI}"
