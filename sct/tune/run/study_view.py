@@ -69,8 +69,8 @@ def render(sizes: list[SizeProgress], now: float) -> str:
 
 
 class StudyView:
-    """Redraws :func:`render` in a thread: when a size's line changed, at most every ``every_s`` seconds, else
-    every ``heartbeat_s``; at :meth:`stop` once more if anything changed since."""
+    """Redraws :func:`render` in a thread, looking every ``every_s`` seconds: when a size's line changed, else
+    every ``heartbeat_s`` (elapsed and ETA move on); at :meth:`stop` once more if anything changed since."""
 
     def __init__(self, sizes: list[SizeProgress], every_s: float = 5.0, heartbeat_s: float = 60.0) -> None:
         self.sizes, self.every_s, self.heartbeat_s = sizes, every_s, heartbeat_s
@@ -82,22 +82,21 @@ class StudyView:
         self.thread.start()
         return self
 
-    def draw(self, final: bool = False) -> None:
+    def draw(self) -> None:
         now = time.time()
         text = render(self.sizes, now)
-        changed = _without_clock(text) != _without_clock(self.drawn)
-        if (changed and (final or now - self.last >= self.every_s)) or now - self.last >= self.heartbeat_s:
+        if _without_clock(text) != _without_clock(self.drawn) or now - self.last >= self.heartbeat_s:
             self.drawn, self.last = text, now
             say(text)
 
     def _loop(self) -> None:
-        while not self.done.wait(1.0):
+        while not self.done.wait(self.every_s):
             self.draw()
 
     def stop(self) -> None:
         self.done.set()
         self.thread.join()
-        self.draw(final=True)
+        self.draw()
 
 
 def _without_clock(text: str) -> str:
