@@ -96,6 +96,8 @@ def run_all(drivers: list[SizeDriver], side_by_side: bool, on_start: Callable[[S
             codes = [_wait(driver) for driver in started]
         return [*codes, *([130] if interrupted.is_set() else [])]
     finally:
+        for driver in started:  # none is left running unless this driver failed: they save and stop
+            driver.interrupt()
         signal.signal(signal.SIGINT, previous)
 
 

@@ -36,7 +36,7 @@ def interrupt_when(ready, timeout_s: float = 30.0) -> threading.Thread:
 def test_side_by_side_children_all_get_the_interrupt_once(tmp_path, capsys) -> None:
     ready = [tmp_path / "tiny", tmp_path / "mini"]
     drivers = [SizeDriver("bert-tiny", ["--ready", str(ready[0])]), SizeDriver("bert-mini", ["--ready", str(ready[1])])]
-    started = []
+    started, before = [], signal.getsignal(signal.SIGINT)
     watcher = interrupt_when(lambda: all(path.exists() for path in ready))
     assert run_all(drivers, side_by_side=True, on_start=started.append) == [130, 130, 130]
     watcher.join()
@@ -48,7 +48,7 @@ def test_side_by_side_children_all_get_the_interrupt_once(tmp_path, capsys) -> N
     )
     assert captured.err.count("interrupted: continue with --resume") == 2
     assert "[bert-mini] interrupted" in captured.err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # pytest's, restored
+    assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
 def test_one_after_another_stops_starting_children_after_an_interrupt(tmp_path, capsys) -> None:
