@@ -7,6 +7,7 @@
 - :func:`sigterm_as_sigint` / :func:`forward_sigterm`: SIGTERM (what Slurm, Kubernetes and systemd send) does
   whatever SIGINT does at that moment: Tune's graceful stop, the trainer's save-and-stop, or Ctrl-C's
   ``KeyboardInterrupt``.
+- :func:`stop_with_parent`: a child process (a study's size driver) gets SIGTERM when its parent dies.
 
 Only the main thread can install handlers; elsewhere (a Ray worker thread) these are no-ops.
 """
@@ -14,6 +15,7 @@ Only the main thread can install handlers; elsewhere (a Ray worker thread) these
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,3 +81,16 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def stop_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (``PR_SET_PDEATHSIG``): a study's size driver
+    then saves and stops as on Ctrl-C instead of running on unattended. Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return

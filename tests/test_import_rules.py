@@ -21,6 +21,7 @@ ALLOWED = {
         "sct.tune.plan.spaces",  # the space as Optuna distributions
         "sct.tune.run.search",  # the study behind the searcher
         "sct.tune.run.live_view",  # its log level, with the other libraries' noise
+        "sct.tune.run.study_view",  # each size's progress, read from its study
         "sct.tune.report.plots",  # the study's plots
         "sct.tune.report.history",  # the optimisation history, from the study's trials
     ),

@@ -25,6 +25,13 @@ from sct.tune import tracking
 
 FINGERPRINT_FILE = "sct_experiment.json"
 TRIALS_DIR = "trials"
+ENDED = "ended"  # state key: FINISHED / FAILED once a driver ran the experiment to its end and summary
+
+
+def saved_state(path: Path) -> dict[str, Any]:
+    """The state an experiment at ``path`` saved (empty when there is none), read without taking its lock."""
+    file = path / FINGERPRINT_FILE
+    return read_json(file).get("state", {}) if file.is_file() else {}
 
 
 def check_storage(storage: Path) -> Path:
@@ -121,6 +128,11 @@ class Experiment:
         """The MLflow artifact root of a new experiment on a local store: its runs' files and logged models,
         apart from other experiments' (so its footprint can be measured)."""
         return self.storage / "mlartifacts" / self.name
+
+    @property
+    def finished(self) -> bool:
+        """Whether a driver ran it to its end, every trial ended and summarised (none crashed)."""
+        return self.state.get(ENDED) == "FINISHED"
 
     def open(self, resume: bool) -> None:
         """Lock the directory, then refuse to overwrite an existing experiment or resume a changed one. A new

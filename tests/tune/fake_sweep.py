@@ -14,17 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sct.tune.plan import options
+from sct.tune.run import size_drivers
 
 
 @contextmanager
 def trainer(spec: str | None) -> Iterator[None]:
-    """Trials planned inside the block run ``spec`` (``MODULE:FUNCTION``); None keeps the real trainer."""
-    before = options.TRAINER
-    options.TRAINER = spec or before
+    """Trials planned inside the block run ``spec`` (``MODULE:FUNCTION``); None keeps the real trainer. A study's
+    size drivers (child processes) are this module too, with the same ``--trainer``."""
+    before = options.TRAINER, size_drivers.COMMAND
+    if spec:
+        options.TRAINER, size_drivers.COMMAND = spec, ("tests.tune.fake_sweep", "sweep", "--trainer", spec)
     try:
         yield
     finally:
-        options.TRAINER = before
+        options.TRAINER, size_drivers.COMMAND = before
 
 
 def split_trainer(argv: list[str]) -> tuple[str | None, list[str]]:

@@ -48,6 +48,13 @@ def children(storage: Path, experiment: str) -> list:
     return [r for r in runs if r.data.tags.get("sct.role") != "parent"]
 
 
+def parent_run(storage: Path, experiment: str):
+    mlflow = tracking.client(tracking.default_tracking_uri(storage))
+    exp = mlflow.get_experiment_by_name(experiment)
+    (run,) = mlflow.search_runs([exp.experiment_id], filter_string="tags.`sct.role` = 'parent'")
+    return run
+
+
 def best(runs: list) -> dict[str, float]:
     top = max(runs, key=lambda r: r.data.metrics.get("best_stsb_dev", float("-inf")))
     keys = ("optim.lr", "method.queue_size", "method.tau_ref", "method.tau_online")
@@ -71,6 +78,19 @@ def test_two_sizes_warm_start_and_the_cross_size_table(shared_dir, tmp_path, cap
     assert {k: float(warm.data.params[k]) for k in best(tiny_runs)} == best(tiny_runs)  # same space: unchanged
     study = optuna.load_study(study_name=MINI, storage=f"sqlite:///{tmp_path / MINI / 'optuna.db'}")
     assert sorted(t.user_attrs["sct.warm_start"] for t in study.trials) == ["best of " + TINY, "points_to_evaluate"]
+
+    parents = {name: parent_run(tmp_path, name) for name in (TINY, MINI)}
+    both = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}", "--warm-start")
+    capsys.readouterr()
+    assert fake_sweep.sweep(["bert-tiny", *both, "--resume"]) == 0  # both finished: neither runs nor summarises again
+    out = capsys.readouterr().out
+    assert f"== {TINY} (finished before: not run again) ==" in out and f"== {MINI} (finished before" in out
+    assert "best hyperparameters by model size (2 sweeps)" in out
+    for name, before in parents.items():
+        after = parent_run(tmp_path, name)
+        assert (after.info.end_time, after.info.status) == (before.info.end_time, "FINISHED")
+        assert after.data.tags.keys() - before.data.tags.keys() <= {"sct.study", "sct.study_run_id"}  # the study links
+    assert len(children(tmp_path, TINY)) == len(tiny_runs) and len(children(tmp_path, MINI)) == len(mini_runs)
 
     capsys.readouterr()
     argv = [TINY, MINI, "--storage", str(tmp_path), "--format", "csv"]
@@ -115,44 +135,92 @@ def test_study_dry_run_shows_every_size_and_the_total(shared_dir, tmp_path, caps
     assert fake_sweep.sweep(["bert-tiny", *argv]) == 0  # given largest first: run smallest first
     out = capsys.readouterr().out
     assert out.index(f"sweep {TINY}: 2 trials") < out.index(f"sweep {MINI}: 2 trials")
-    assert "study: 2 sizes, 4 trials in all" in out and f"  {MINI}: 2 trials x (1 CPU, 0.25 GPU)" in out
+    assert "study: 2 sizes, 4 trials in all, side by side on one Ray:" in out
+    assert f"  {MINI}: 2 trials x (1 CPU, 0.25 GPU), no time estimate" in out  # --smoke: the files' are for full runs
+    sizes = ("bert-tiny", "bert-small")
+    full = [*sizes, "--dry-run", "--warm-start", "--storage", str(tmp_path), "--set", "eval.test_tasks=[stsb]"]
+    full += ["--train-data", str(FIXTURES / "sentences.txt"), "--sts-dir", str(FIXTURES / "sts")]
+    assert fake_sweep.sweep([*full, *(f"--model-dir={size}={mini_config}" for size in sizes)]) == 0
+    out = capsys.readouterr().out  # the budget: trials x the file's minutes per trial x the GPU share per trial
+    assert "study: 2 sizes, 56 trials in all, one size after another (smallest first, --warm-start):" in out
+    assert "  sweep-bert-tiny: 32 trials x (2 CPU, 0.25 GPU) x ~10 min = 5:20 h of trial time, 1.3 GPU-hours" in out
+    assert "  sweep-bert-small: 24 trials x (4 CPU, 0.5 GPU) x ~25 min = 10:00 h of trial time, 5.0 GPU-hours" in out
+    assert "  total: 15:20 h of trial time, ~6.3 GPU-hours (estimates;" in out
     assert not (tmp_path / TINY).exists() and not (tmp_path / MINI).exists()  # a dry run starts nothing
     assert fake_sweep.sweep(["bert-tiny", *argv[:-2], "--model-dir", f"bert-small={mini_config}"]) == 2
     assert "bert-small is not swept here" in capsys.readouterr().err
 
 
+def interrupt_once(cache: Path, started: int, then_s: float) -> threading.Thread:
+    """Ctrl-C to the study driver (this process) ``then_s`` after some trial name's ``started``-th attempt
+    started (the fake trainer logs each attempt per trial name; the sizes' trials share names, t00…)."""
+
+    def watch() -> None:
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(len(f.read_text().split()) >= started for f in cache.glob("starts-*")):
+            time.sleep(0.2)
+        time.sleep(then_s)
+        os.kill(os.getpid(), signal.SIGINT)  # forwarded to the sizes' drivers: each saves and stops
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def overlap(a: list, b: list) -> bool:
+    """Whether a run of ``a`` and a run of ``b`` were open at the same time (MLflow start/end, ms)."""
+    return any(x.info.start_time < y.info.end_time and y.info.start_time < x.info.end_time for x in a for y in b)
+
+
 @pytest.mark.chaos  # interrupted and resumed: run by .ci/run with the other kill-and-resume tests
-def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path, capsys) -> None:
-    """Interrupted while the second size runs; without --resume refused; --resume finishes both, then the table."""
+def test_two_sizes_side_by_side_interrupted_resumed_then_left_alone(shared_dir, tmp_path, capsys) -> None:
+    """Both sizes' first trials run at once (one trial per size at a time, 2 CPUs); Ctrl-C stops both, --resume
+    finishes both, a second --resume runs nothing again."""
     mini_config = shared_dir / "models" / "bert-mini-config"
     argv = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}")
-    argv = ["bert-tiny", *argv, "--warm-start", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
-    cache = tmp_path / "cache"
-
-    def interrupt_in_the_second_size() -> None:  # the fake trainer logs each attempt's start per trial name
-        deadline = time.time() + 180
-        while time.time() < deadline and not any(len(f.read_text().split()) >= 2 for f in cache.glob("starts-*")):
-            time.sleep(0.2)
-        time.sleep(2.0)  # a first evaluation of the second size
-        os.kill(os.getpid(), signal.SIGUSR1)  # what Ctrl+C does to Tune: stop, save state
-
-    watcher = threading.Thread(target=interrupt_in_the_second_size, daemon=True)
-    watcher.start()
+    argv = ["bert-tiny", *argv, "--max-concurrent", "1", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    watcher = interrupt_once(tmp_path / "cache", started=2, then_s=1.0)  # t00 of both sizes started
     assert fake_sweep.sweep(argv) == 130
     watcher.join()
     out = capsys.readouterr().out
     assert f"== {TINY} (new) ==" in out and f"== {MINI} (new) ==" in out
+    assert f"  {TINY}: 0/2 done · 1 running" in out or f"  {MINI}: 0/2 done · 1 running" in out  # the study's view
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert f"== {TINY} (resumed) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert "[bert-tiny] 2 trials: " in out and "[bert-mini] 2 trials: " in out  # each size's own summary
+    assert "best hyperparameters by model size (2 sweeps)" in out
+    tiny, mini = children(tmp_path, TINY), children(tmp_path, MINI)
+    assert len(tiny) == len(mini) == 2 and overlap(tiny, mini)
+    for name in (TINY, MINI):
+        study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / name / 'optuna.db'}")
+        assert sorted(t.state.name for t in study.trials) in (["COMPLETE", "COMPLETE"], ["COMPLETE", "PRUNED"])
+        assert parent_run(tmp_path, name).info.status == "FINISHED"
+    ends = {name: parent_run(tmp_path, name).info.end_time for name in (TINY, MINI)}
+    assert fake_sweep.sweep([*argv, "--resume"]) == 0  # all finished: nothing runs again
+    out = capsys.readouterr().out
+    assert f"== {TINY} (finished before: not run again) ==" in out and "[bert-" not in out
+    assert {name: parent_run(tmp_path, name).info.end_time for name in (TINY, MINI)} == ends
+
+
+@pytest.mark.chaos  # interrupted and resumed: run by .ci/run with the other kill-and-resume tests
+def test_study_interrupted_in_its_second_size_resumes_both(shared_dir, tmp_path, capsys) -> None:
+    """--warm-start: one size after another. Interrupted while the second size runs; without --resume refused;
+    --resume leaves the finished first size alone and finishes the second, then the table."""
+    mini_config = shared_dir / "models" / "bert-mini-config"
+    argv = offline("bert-mini", tmp_path, mini_config, "--model-dir", f"bert-tiny={mini_config}")
+    argv = ["bert-tiny", *argv, "--warm-start", "--set", f"eval.batch_size={SLOW_EVAL_BATCH}"]
+    watcher = interrupt_once(tmp_path / "cache", started=2, then_s=2.0)  # a first evaluation of the second size
+    assert fake_sweep.sweep(argv) == 130
+    watcher.join()
+    out = capsys.readouterr().out
+    assert f"== {TINY} (new) ==" in out and f"== {MINI} (new) ==" in out
+    assert out.index("[bert-tiny] 2 trials: ") < out.index(f"== {MINI} (new) ==")  # the first size ended first
+    tiny_end = parent_run(tmp_path, TINY).info.end_time
     assert fake_sweep.sweep(argv) == 2  # without --resume: refused before anything runs
     assert f"experiment {TINY!r} already exists" in capsys.readouterr().err
     assert fake_sweep.sweep([*argv, "--resume"]) == 0
     out = capsys.readouterr().out
-    assert f"== {TINY} (resumed) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert f"== {TINY} (finished before: not run again) ==" in out and f"== {MINI} (resumed) ==" in out
+    assert "[bert-tiny]" not in out and parent_run(tmp_path, TINY).info.end_time == tiny_end
     assert "best hyperparameters by model size (2 sweeps)" in out and "| bert-mini |" in out
-    assert len(children(tmp_path, TINY)) == 2 and len(children(tmp_path, MINI)) == 2  # no trial twice
-    mini_sources = {r.data.tags.get("sct.warm_start") for r in children(tmp_path, MINI)}
-    assert f"best of {TINY}" in mini_sources  # the smaller size, swept first, seeds the larger one
-    mlflow = tracking.client(tracking.default_tracking_uri(tmp_path))
-    for name in (TINY, MINI):
-        exp = mlflow.get_experiment_by_name(name)
-        (parent,) = mlflow.search_runs([exp.experiment_id], filter_string="tags.`sct.role` = 'parent'")
-        assert parent.info.status == "FINISHED" and parent.data.tags["sct.study"] == f"study-{TINY}+{MINI}"

@@ -78,6 +78,7 @@ def spec_options(args: argparse.Namespace) -> dict[str, Any]:
         "verbose": args.verbose,
         "register": args.register,
         "keep_models": keep_models(args),
+        "live_view": not getattr(args, "study_size", None),  # a study's size driver: the study shows the view
     }
 
 

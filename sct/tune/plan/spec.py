@@ -61,3 +61,4 @@ class ExperimentSpec:
     verbose: bool = False
     register: str | None = None  # register the best model under this name
     keep_models: KeepModels = "all"  # trial models kept at the end (sct.tune.run.keep_models)
+    live_view: bool = True  # the trial table in the terminal; off in a study's size drivers (one view: the study's)

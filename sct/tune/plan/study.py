@@ -2,10 +2,12 @@
 
 Each size is its own sweep — experiment ``sweep-<size>[-smoke]`` (or ``<--experiment>-<size>``), MLflow parent
 and Optuna study — so ``sct.report EXPERIMENT``, ``--resume`` and the UI work per size as they do for one.
-The driver checks every size first (a bad input in any size exits 2 before any trial runs), then runs them
-one after another, smallest model first, on the one Ray it started or joined: a size's ``--warm-start`` then
-finds the best points of the smaller sizes this study already swept. ``--resume`` resumes the sizes that were
-started and starts the others. At the end the cross-size table and plot are logged to the study run
+The driver checks every size first (a bad input in any size exits 2 before any trial runs), then runs each
+size's sweep in a driver process of its own on the one Ray it started or joined
+(:mod:`sct.tune.run.size_drivers`): side by side, so Ray interleaves the sizes' trials as their per-trial
+resources allow; with ``--warm-start`` one after another, smallest model first, so that each size starts from
+the best points of the smaller sizes just swept. ``--resume`` skips the sizes that finished, resumes those that
+were started and starts the others. At the end the cross-size table and plot are logged to the study run
 (:mod:`sct.tune.report.study_run`).
 """
 
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+from pathlib import Path
 
-from sct.tune.experiment import FINGERPRINT_FILE
+from sct.tune.experiment import ENDED, FINGERPRINT_FILE, saved_state
 from sct.tune.plan.model_dirs import SHAPES, model_dirs
 from sct.tune.plan.spaces import load_space
+from sct.tune.plan.spec import ExperimentSpec
+from sct.tune.plan.sweep import experiment_name, hours
 
 
 def size_of(name: str) -> str:
@@ -52,16 +57,49 @@ def check_model_dirs(args: argparse.Namespace, names: list[str]) -> None:
     model_dirs(args.model_dir, [size_of(n) for n in names])  # every SIZE of --model-dir is swept here
 
 
-def resumable(args: argparse.Namespace, experiment_path: object) -> bool:
+def experiment_path(args: argparse.Namespace, name: str) -> Path:
+    """Where the sweep of size/file ``name`` lives (the experiment name of :mod:`sct.tune.plan.sweep`)."""
+    space = load_space(name)
+    return Path(args.storage).expanduser().resolve() / experiment_name(size_args(args, name, True), space)
+
+
+def resumable(args: argparse.Namespace, experiment_path: Path) -> bool:
     """``--resume`` for a size: only if the size was started (a size not reached yet starts afresh)."""
-    from pathlib import Path
-
-    return bool(args.resume) and (Path(str(experiment_path)) / FINGERPRINT_FILE).is_file()
+    return bool(args.resume) and (experiment_path / FINGERPRINT_FILE).is_file()
 
 
-def print_total(plans: list[tuple[str, int, float, float]]) -> None:
-    """The study's budget: ``(experiment, trials, cpus per trial, gpu per trial)`` per size."""
-    trials = sum(n for _, n, _, _ in plans)
-    print(f"study: {len(plans)} sizes, {trials} trials in all, run one size after another (smallest first):")
-    for name, n, cpu, gpu in plans:
-        print(f"  {name}: {n} trials x ({cpu:g} CPU, {gpu:g} GPU)")
+def finished(args: argparse.Namespace, experiment_path: Path) -> bool:
+    """A size ``--resume`` leaves alone: its sweep ran to its end (trials, summary, best model) before."""
+    return bool(args.resume) and saved_state(experiment_path).get(ENDED) == "FINISHED"
+
+
+def print_total(specs: list[ExperimentSpec], side_by_side: bool) -> None:
+    """The study's budget: each size's trials, resources per trial, trial time and GPU-hours (from each
+    file's ``estimate.minutes_per_trial``: trials x minutes x the GPU share per trial)."""
+    trials = sum(s.num_samples for s in specs)
+    how = "side by side on one Ray" if side_by_side else "one size after another (smallest first, --warm-start)"
+    print(f"study: {len(specs)} sizes, {trials} trials in all, {how}:")
+    minutes = gpu_hours = 0.0
+    missing = []
+    for spec in specs:
+        cpu, gpu = spec.resources["cpu"], spec.resources["gpu"]
+        line = f"  {spec.experiment.name}: {spec.num_samples} trials x ({cpu:g} CPU, {gpu:g} GPU)"
+        per_trial = spec.search.space.estimate.minutes_per_trial  # type: ignore[union-attr]
+        if per_trial is None:
+            missing.append(spec.experiment.name)
+            print(f"{line}, no time estimate")
+            continue
+        minutes += spec.num_samples * per_trial
+        gpu_hours += spec.num_samples * per_trial * gpu / 60
+        print(
+            f"{line} x ~{per_trial:g} min = {hours(spec.num_samples * per_trial)} of trial time, "
+            f"{spec.num_samples * per_trial * gpu / 60:.1f} GPU-hours"
+        )
+    if len(missing) == len(specs):
+        print("  total: no time estimate (a --smoke run, or files without estimate.minutes_per_trial)")
+        return
+    without = f" (without {', '.join(missing)}: no estimate)" if missing else ""
+    print(
+        f"  total: {hours(minutes)} of trial time, ~{gpu_hours:.1f} GPU-hours{without} (estimates; ASHA stops weak "
+        "trials early; 0 GPU-hours on a cluster without GPUs)"
+    )

@@ -106,12 +106,13 @@ def time_estimate(estimate: Estimate, trials: int, at_once: int, path: Path) -> 
     hardware = f" on {estimate.hardware}" if estimate.hardware else ""
     wall = math.ceil(trials / at_once) * estimate.minutes_per_trial
     return (
-        f"time estimate: {trials} trials x ~{estimate.minutes_per_trial:g} min{hardware} = {_hours(total)} of "
-        f"trial time, ~{_hours(wall)} with {at_once} at once (less when ASHA stops trials early)"
+        f"time estimate: {trials} trials x ~{estimate.minutes_per_trial:g} min{hardware} = {hours(total)} of "
+        f"trial time, ~{hours(wall)} with {at_once} at once (less when ASHA stops trials early)"
     )
 
 
-def _hours(minutes: float) -> str:
+def hours(minutes: float) -> str:
+    """``10:05 h`` for 605 minutes."""
     whole = int(round(minutes))
     return f"{whole // 60}:{whole % 60:02d} h"
 

@@ -24,7 +24,7 @@ from sct.errors import UserError
 from sct.storage import DirLock, disk_usage
 from sct.tune import tracking
 from sct.tune import vocabulary as V
-from sct.tune.experiment import Experiment
+from sct.tune.experiment import ENDED, Experiment
 from sct.tune.plan import capacity
 from sct.tune.plan.spec import ExperimentSpec, OptunaPlan
 from sct.tune.run import ray_hygiene
@@ -156,6 +156,7 @@ def _run(
     spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
 ) -> int:
     quiet_library_noise(spec.verbose)
+    spec.experiment.state.pop(ENDED, None)  # a resumed experiment is not finished until it ends again
     init_ray(spec.address, spec.dashboard, spec.experiment)
     # A trial no node can hold is refused (exit 2) before the data is prepared and the MLflow parent opened:
     # a refused experiment leaves no run and no directory (Experiment.forget_if_unstarted).
@@ -183,5 +184,7 @@ def _run(
         print(f"--keep-models best: deleted {deleted} trial models ({freed / (1 << 20):.1f} MB)")
     print_footprint(spec)
     print_next_steps(spec)
-    exp.mlflow.set_terminated(exp.parent_run_id, "FAILED" if outcome.crashed else "FINISHED")
+    exp.state[ENDED] = "FAILED" if outcome.crashed else "FINISHED"
+    exp.mlflow.set_terminated(exp.parent_run_id, exp.state[ENDED])
+    exp.save()
     return 1 if outcome.crashed else 0

@@ -39,14 +39,17 @@ def _callbacks(spec: ExperimentSpec, searcher: Any = None) -> list[Any]:
         from sct.tune.run.search import SyncSearch
 
         extra.append(SyncSearch(searcher, runs=mlflow))
-    keys, estimate_s = None, None
-    if isinstance(spec.search, OptunaPlan):
-        keys = [p.key for p in spec.search.space.params]
-        minutes = spec.search.space.estimate.minutes_per_trial
-        if minutes is not None:  # the sweep's wall clock: rounds of max_concurrent trials
-            estimate_s = -(-spec.num_samples // spec.max_concurrent) * minutes * 60
-    view = sweep_view(spec.num_samples, keys=keys, estimate_s=estimate_s)
-    return [*extra, CSVLoggerCallback(), JsonLoggerCallback(), mlflow, end_log(exp), view]
+    keys = [p.key for p in spec.search.space.params] if isinstance(spec.search, OptunaPlan) else None
+    view = [sweep_view(spec.num_samples, keys=keys, estimate_s=estimate_s(spec))] if spec.live_view else []
+    return [*extra, CSVLoggerCallback(), JsonLoggerCallback(), mlflow, end_log(exp), *view]
+
+
+def estimate_s(spec: ExperimentSpec) -> float | None:
+    """A sweep's estimated wall clock from its file's ``estimate.minutes_per_trial``: rounds of
+    ``max_concurrent`` trials (None without an estimate, or for a grid)."""
+    if not isinstance(spec.search, OptunaPlan) or spec.search.space.estimate.minutes_per_trial is None:
+        return None
+    return -(-spec.num_samples // spec.max_concurrent) * spec.search.space.estimate.minutes_per_trial * 60
 
 
 def build_tuner(spec: ExperimentSpec) -> Any:
