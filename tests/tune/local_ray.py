@@ -34,6 +34,7 @@ def local_ray_session(num_cpus: int = 2) -> Iterator[Path]:
     leaves none of this Ray's processes (the raylet's agents outlive it otherwise). Yields the temp dir."""
     import ray
 
+    assert not ray.is_initialized(), "an earlier test left an in-process Ray running (lifecycles stop theirs)"
     temp = short_temp()
     with guard_dir(temp, grace_s=2.0):  # removes the temp dir too; orphaned agents ignore SIGTERM anyway
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, _temp_dir=str(temp))

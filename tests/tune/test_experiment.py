@@ -59,11 +59,17 @@ def test_resume_continues_an_experiment_killed_at_each_step_of_its_start(tmp_pat
 
 
 @pytest.mark.parametrize("tool", ["sweep", "ablate"])
-def test_an_experiment_refused_after_locking_leaves_no_directory(tool, tiny_model_dir, tmp_path, capsys) -> None:
+def test_an_experiment_refused_after_locking_leaves_no_directory(
+    tool, tiny_model_dir, tmp_path, capsys, monkeypatch
+) -> None:
     """Bad input found after the experiment was locked (here an MLflow store that cannot be created) exits 2
-    and leaves neither the experiment's directory nor the MLflow lock's: the fixed command starts it as new."""
+    before Ray starts and leaves neither the experiment's directory nor the MLflow lock's: the fixed command
+    starts it as new."""
     from sct import ablate, sweep
+    from sct.tune.run import lifecycle
     from tests.conftest import FIXTURES
+
+    monkeypatch.setattr(lifecycle, "init_ray", lambda *args: pytest.fail("Ray started before the store was checked"))
 
     (tmp_path / "afile").write_text("")
     argv = (
@@ -77,4 +83,4 @@ def test_an_experiment_refused_after_locking_leaves_no_directory(tool, tiny_mode
     ]  # fmt: skip
     assert (sweep if tool == "sweep" else ablate).main(argv) == 2
     assert "--tracking-uri" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "cache"]  # the tokenised data cache stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # refused before any data was tokenised

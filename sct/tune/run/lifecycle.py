@@ -13,7 +13,8 @@ import dataclasses
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -50,27 +51,44 @@ def prepare_data(configs: list[SCTConfig], start_ray: Callable[[], None] | None 
             prepare_run_data(cfg, show_progress=False, translate=ray_executor(start=start_ray))
 
 
-def open_parent(spec: ExperimentSpec) -> None:
-    """Create (or, on resume, reopen) the MLflow experiment and parent run; serialised per storage root."""
+def open_store(spec: ExperimentSpec) -> None:
+    """Create (or find) the experiment's MLflow experiment and its saved runs view: a store that cannot be
+    opened is bad input (exit 2), found before Ray starts; serialised per storage root."""
     exp = spec.experiment
     uri = exp.tracking_uri
     local = uri.startswith(("sqlite:", "file:")) or "://" not in uri
+    with _tracking_errors(uri), DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
+        exp.state["experiment_id"] = tracking.ensure_experiment(uri, exp.name, exp.artifacts if local else None)
+        views.save_results_view(tracking.client(uri), exp.state["experiment_id"], results_view(spec))
+
+
+def open_parent(spec: ExperimentSpec) -> None:
+    """Open the MLflow parent run (the store first, unless :func:`open_store` did): a new one, the one a killed
+    driver created before saving its id (found by the experiment's instance tag), or the resumed one."""
+    if "experiment_id" not in spec.experiment.state:
+        open_store(spec)
+    exp = spec.experiment
+    uri = exp.tracking_uri
+    with _tracking_errors(uri), DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
+        if "parent_run_id" not in exp.state:  # new, or killed before its id was saved: found by instance
+            instance = {V.INSTANCE: exp.state["instance"]}
+            found = tracking.find_parent(uri, exp.experiment_id, instance)
+            tags = spec.tags | instance | {"git.commit": tracking.git_commit()} | tracking.library_versions()
+            exp.state["parent_run_id"] = found or tracking.start_parent(uri, exp.experiment_id, exp.name, tags)
+        else:
+            exp.mlflow.update_run(exp.parent_run_id, status="RUNNING")
+    exp.save()
+
+
+@contextmanager
+def _tracking_errors(uri: str) -> Iterator[None]:
+    """Any tracking failure is a set-up error, named by the ``--tracking-uri`` it came from."""
     try:
-        with DirLock(exp.storage / ".mlflow-init", "MLflow store", blocking=True):
-            exp.state["experiment_id"] = tracking.ensure_experiment(uri, exp.name, exp.artifacts if local else None)
-            views.save_results_view(tracking.client(uri), exp.state["experiment_id"], results_view(spec))
-            if "parent_run_id" not in exp.state:  # new, or killed before its id was saved: found by instance
-                instance = {V.INSTANCE: exp.state["instance"]}
-                found = tracking.find_parent(uri, exp.experiment_id, instance)
-                tags = spec.tags | instance | {"git.commit": tracking.git_commit()} | tracking.library_versions()
-                exp.state["parent_run_id"] = found or tracking.start_parent(uri, exp.experiment_id, exp.name, tags)
-            else:
-                exp.mlflow.update_run(exp.parent_run_id, status="RUNNING")
+        yield
     except UserError:
         raise
-    except Exception as err:  # noqa: BLE001 - any tracking failure is a set-up error
+    except Exception as err:  # noqa: BLE001 - sqlite, HTTP, permission errors alike
         raise UserError(f"--tracking-uri {uri}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
-    exp.save()
 
 
 def results_view(spec: ExperimentSpec) -> dict[str, Any]:
@@ -142,14 +160,24 @@ def print_next_steps(spec: ExperimentSpec) -> None:
 def run_experiment(
     spec: ExperimentSpec, configs: list[SCTConfig], resume: bool, summarise: Callable[[ExperimentSpec, Outcome], Any]
 ) -> int:
-    """The whole lifecycle after planning; returns the exit code (see the module docstring)."""
+    """The whole lifecycle after planning; returns the exit code (see the module docstring). A Ray this call
+    started is shut down when it returns (as it would be at the process's exit): a caller in the same process
+    (a notebook, a test) finds none running, and one that was running before is left as it was."""
+    ray_before = _ray_running()
     try:
         return _run(spec, configs, resume, summarise)
     except UserError:
         spec.experiment.forget_if_unstarted()
         raise
     finally:
+        if not ray_before and _ray_running():
+            sys.modules["ray"].shutdown()
         spec.experiment.close()
+
+
+def _ray_running() -> bool:
+    ray = sys.modules.get("ray")  # not imported: not running in this process
+    return ray is not None and ray.is_initialized()
 
 
 def _run(
@@ -157,6 +185,7 @@ def _run(
 ) -> int:
     quiet_library_noise(spec.verbose)
     spec.experiment.state.pop(ENDED, None)  # a resumed experiment is not finished until it ends again
+    open_store(spec)  # a store that cannot be opened: exit 2 before Ray starts
     init_ray(spec.address, spec.dashboard, spec.experiment)
     # A trial no node can hold is refused (exit 2) before the data is prepared and the MLflow parent opened:
     # a refused experiment leaves no run and no directory (Experiment.forget_if_unstarted).

@@ -242,8 +242,8 @@ def quiet_library_noise(verbose: bool) -> None:
     """Unless ``verbose``: hide Ray's "Experiment state snapshotting" warnings, its experiment box and results
     path at the start, and its Ctrl-C lines (its ``Tuner.restore`` hint contradicts ``--resume``; the driver
     prints its own), MLflow's transfer progress bars, Optuna's ExperimentalWarnings (its matplotlib plots;
-    TPE's multivariate/constant liar before Optuna 5) and its per-trial INFO lines. Call once in the driver,
-    before Ray starts (its workers inherit the environment).
+    TPE's multivariate/constant liar before Optuna 5) and its per-trial INFO lines, MLflow's lines on creating a
+    new store's tables. Call once in the driver, before Ray starts (its workers inherit the environment).
     A trial's error is still reported: by the driver's own summary."""
     if verbose:
         return
@@ -256,6 +256,7 @@ def quiet_library_noise(verbose: bool) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMessages) for f in logger.filters):
             logger.addFilter(_DropMessages(_RAY_NOISE, _RAY_REPEATS))
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # "Creating initial … tables" on a new store
     try:
         import optuna
     except ImportError:
