@@ -23,8 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from sct.storage import read_json
 from sct.tune import vocabulary as V
+from sct.tune.experiment import FINGERPRINT_FILE
 from sct.tune.run.processes import cmdline, open_paths
+from sct.tune.run.ray_hygiene import SESSION_KEY, tied
 from tests.conftest import REPO
 from tests.process_guard import Guarded
 from tests.tune.checks import asked
@@ -180,3 +183,33 @@ def describe(pids: list[int]) -> str:
         opened = sorted({p for p in open_paths(pid) if "session_" in p or "/tmp/" in p})[:3]
         lines.append(f"{pid} {' '.join(cmdline(pid))[:160]!r} holding {opened}")
     return "\n".join(lines)
+
+
+def test_a_driver_killed_while_its_ray_starts_leaves_nothing_after_its_resume(tiny_model_dir, tmp_path, drivers):
+    """The window CI met (seed 801387312: a driver SIGKILLed 9 s after its start left 3 processes): killed once
+    its Ray's agents run, inside ``ray.init``, the driver has saved only its claim on the session; the resumed
+    driver stops what it left, finishes, and no process of the experiment is left."""
+    from ray._common.utils import get_default_ray_temp_dir  # where the driver's Ray puts its session
+
+    token, log = uuid.uuid4().hex, tmp_path / "drivers.log"
+    args = sweep_args(tiny_model_dir, tmp_path, "k", 7)
+    first = Driver(args, log, token)
+    temp = Path(get_default_ray_temp_dir())
+
+    def agent_runs() -> bool:
+        sessions = [str(p) for p in temp.glob(f"session_*_{first.proc.pid}")]
+        return any(cmdline(p.pid)[:1] == ["ray::DashboardAgent"] for s in sessions for p in tied(s))
+
+    first.wait_until(agent_runs, "an agent of the driver's Ray", seconds=180)
+    first.proc.send_signal(signal.SIGKILL)
+    assert first.proc.wait(timeout=60) == -signal.SIGKILL
+    saved = read_json(tmp_path / "k" / FINGERPRINT_FILE)["state"].get(SESSION_KEY)
+    print("saved after the kill:", "nothing" if not saved else "a claim" if "session_dir" not in saved else "a record")
+    assert saved and saved["driver"][0] == first.proc.pid, "the killed driver's Ray is named nowhere"
+    resumed = Driver([*args, "--resume"], log, token)
+    assert resumed.proc.wait(timeout=600) == 0, log.read_text()[-3000:]
+    deadline = time.monotonic() + 30
+    while processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = processes_with(token)
+    assert left == [], f"processes of the experiment left: {describe(left)}"
