@@ -203,7 +203,7 @@ def test_a_real_killed_driver_s_session_is_stopped_and_another_ray_is_untouched(
         ours.wait(timeout=30)
         left = leftovers(record)
         assert len(agents(left)) == 2 and leftovers(other) == []  # the other one's driver runs: not leftovers
-        assert set(leftovers(claim)) == set(left)
+        assert set(agents(left)) <= set(leftovers(claim))  # the claim finds them too (GCS, raylet may be dying)
 
         stopped = reap_session({SESSION_KEY: claim}, grace_s=0.5)
         assert len(stopped) >= 2 and set(stopped) <= set(session) | set(left)
