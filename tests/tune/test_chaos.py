@@ -27,7 +27,7 @@ from sct.storage import read_json
 from sct.tune import vocabulary as V
 from sct.tune.experiment import FINGERPRINT_FILE
 from sct.tune.run.processes import cmdline, open_paths
-from sct.tune.run.ray_hygiene import SESSION_KEY, tied
+from sct.tune.run.ray_hygiene import SESSION_KEY, ray_temp_root, tied
 from tests.conftest import REPO
 from tests.process_guard import Guarded
 from tests.tune.checks import asked
@@ -189,12 +189,10 @@ def test_a_driver_killed_while_its_ray_starts_leaves_nothing_after_its_resume(ti
     """The window CI met (seed 801387312: a driver SIGKILLed 9 s after its start left 3 processes): killed once
     its Ray's agents run, inside ``ray.init``, the driver has saved only its claim on the session; the resumed
     driver stops what it left, finishes, and no process of the experiment is left."""
-    from ray._common.utils import get_default_ray_temp_dir  # where the driver's Ray puts its session
-
     token, log = uuid.uuid4().hex, tmp_path / "drivers.log"
     args = sweep_args(tiny_model_dir, tmp_path, "k", 7)
     first = Driver(args, log, token)
-    temp = Path(get_default_ray_temp_dir())
+    temp = ray_temp_root()  # where the driver's Ray puts its session
 
     def agent_runs() -> bool:
         sessions = [str(p) for p in temp.glob(f"session_*_{first.proc.pid}")]

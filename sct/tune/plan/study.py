@@ -89,12 +89,11 @@ def print_total(specs: list[ExperimentSpec], side_by_side: bool) -> None:
             missing.append(spec.experiment.name)
             print(f"{line}, no time estimate")
             continue
-        minutes += spec.num_samples * per_trial
-        gpu_hours += spec.num_samples * per_trial * gpu / 60
-        print(
-            f"{line} x ~{per_trial:g} min = {hours(spec.num_samples * per_trial)} of trial time, "
-            f"{spec.num_samples * per_trial * gpu / 60:.1f} GPU-hours"
-        )
+        size_minutes = spec.num_samples * per_trial
+        minutes += size_minutes
+        gpu_hours += size_minutes * gpu / 60
+        time_and_gpu = f"{hours(size_minutes)} of trial time, {size_minutes * gpu / 60:.1f} GPU-hours"
+        print(f"{line} x ~{per_trial:g} min = {time_and_gpu}")
     if len(missing) == len(specs):
         print("  total: no time estimate (a --smoke run, or files without estimate.minutes_per_trial)")
         return

@@ -10,13 +10,10 @@ ended (diverged ones are results), 1 when a trial crashed, 130 when the run was 
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sct import cli
@@ -136,7 +133,7 @@ def ray_starter(spec: ExperimentSpec) -> Callable[[], None]:
 def print_footprint(spec: ExperimentSpec) -> None:
     """Bytes this experiment keeps under --storage (its directory, local MLflow artifacts) and in Ray's temp dir."""
     exp, mb = spec.experiment, 1 << 20
-    temp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
+    temp = ray_hygiene.ray_temp_root()
     kept = disk_usage(exp.path, exp.artifacts)  # the best model and its logged MLflow copy: one file
     ray_mb = disk_usage(temp) / mb
     print(f"disk: {kept / mb:.1f} MB under {exp.storage} for {exp.name}, {ray_mb:.1f} MB in Ray's temp dir {temp}")

@@ -36,17 +36,23 @@ from sct.tune.run.processes import Proc, cmdline, names_path, open_paths, runnin
 SESSION_KEY = "local_ray"  # the record's key in the experiment's state
 
 
-def claim_session(state: dict[str, Any], temp_dir: str | None = None) -> None:
-    """Before this process starts a local Ray (in ``temp_dir``, default Ray's own): note who starts it, where and
-    when, so that its session can be found even if this process dies before :func:`record_session`."""
-    from ray._common.utils import get_default_ray_temp_dir  # Ray's rule for its temp root (RAY_TMPDIR, TMPDIR)
+def ray_temp_root() -> Path:
+    """Where a local Ray started without ``_temp_dir`` keeps its sessions (Ray's own rule: RAY_TMPDIR, TMPDIR,
+    /tmp, then ``ray/``)."""
+    from ray._common.utils import get_default_ray_temp_dir
 
+    return Path(get_default_ray_temp_dir())
+
+
+def claim_session(state: dict[str, Any], temp_dir: str | None = None) -> None:
+    """Before this process starts a local Ray (in ``temp_dir``, default :func:`ray_temp_root`): note who starts
+    it, where and when, so that its session can be found even if this process dies before :func:`record_session`."""
     me = Proc.of(os.getpid())
     assert me is not None  # this process is alive
     state[SESSION_KEY] = {
         "host": socket.gethostname(),
         "driver": [me.pid, me.start],
-        "temp_dir": temp_dir or get_default_ray_temp_dir(),
+        "temp_dir": temp_dir or str(ray_temp_root()),
         "since": time.time(),
     }
 
